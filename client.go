@@ -1,0 +1,188 @@
+package riptide
+
+import (
+	"github.com/riptide-io/riptide/codec"
+	"github.com/riptide-io/riptide/engine"
+)
+
+// client is the Socket.IO state of one Engine.IO session: its namespace
+// sockets and a binary packet being reassembled. Loop-only.
+type client struct {
+	srv       *Server
+	sess      *engine.Session
+	sockets   map[string]*Socket // by namespace name, connecting or connected
+	connectTo *engine.Timer
+	closed    bool
+
+	// A BINARY_EVENT/BINARY_ACK waiting for its attachments (PROTOCOL.md §12).
+	pending     *pendingBinary
+	argsScratch [][]byte
+	decodeOpts  codec.DecodeOptions
+}
+
+type pendingBinary struct {
+	text []byte // the packet's text, copied
+	pkt  codec.Packet
+	att  [][]byte
+	size int
+}
+
+func newClient(srv *Server, sess *engine.Session) *client {
+	c := &client{srv: srv, sess: sess, sockets: map[string]*Socket{}}
+	c.decodeOpts.MaxAttachments = srv.cfg.MaxAttachments
+	c.connectTo = sess.Loop().NewTimer(c.onConnectTimeout)
+	c.connectTo.Reset(srv.cfg.ConnectTimeout)
+	return c
+}
+
+// onConnectTimeout closes a connection that joined no namespace in time
+// (PROTOCOL.md §11, S20). The timer is not re-armed by later disconnects.
+func (c *client) onConnectTimeout() {
+	if len(c.sockets) == 0 && !c.closed {
+		c.close(ReasonForcedClose)
+	}
+}
+
+// close ends the whole connection.
+func (c *client) close(reason string) {
+	if c.closed {
+		return
+	}
+	c.onClose(reason)
+	c.sess.CloseOnLoop(ReasonForcedClose)
+}
+
+// onClose: the Engine.IO session ended; every socket disconnects.
+func (c *client) onClose(reason string) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.connectTo.Stop()
+	c.pending = nil
+	for _, s := range c.sockets {
+		s.onDisconnect(reason, false)
+	}
+}
+
+// protocolError closes the connection on a packet the protocol forbids.
+func (c *client) protocolError() {
+	c.srv.cfg.Logger.Debug("riptide: protocol error, closing connection", "sid", c.sess.ID())
+	c.close(ReasonParseError)
+}
+
+func (c *client) onMessage(data []byte, binary bool) {
+	if c.closed {
+		return
+	}
+	if binary {
+		p := c.pending
+		if p == nil {
+			c.protocolError() // S13: binary without a pending BINARY_*
+			return
+		}
+		p.size += len(data)
+		if p.size > int(c.srv.ep.Config().MaxHTTPBufferSize) {
+			c.protocolError()
+			return
+		}
+		p.att = append(p.att, append([]byte(nil), data...))
+		if len(p.att) == p.pkt.Attachments {
+			c.pending = nil
+			c.dispatch(&p.pkt, p.att)
+		}
+		return
+	}
+	if c.pending != nil {
+		c.protocolError() // S14: text while attachments are pending
+		return
+	}
+	var pkt codec.Packet
+	if err := c.decodeOpts.DecodePacket(data, &pkt); err != nil {
+		c.protocolError()
+		return
+	}
+	if pkt.Attachments > 0 {
+		// Keep a copy: the attachments arrive in later reads.
+		text := append([]byte(nil), data...)
+		var p2 codec.Packet
+		_ = c.decodeOpts.DecodePacket(text, &p2)
+		c.pending = &pendingBinary{text: text, pkt: p2}
+		return
+	}
+	c.dispatch(&pkt, nil)
+}
+
+func (c *client) dispatch(pkt *codec.Packet, att [][]byte) {
+	nsp := "/"
+	if len(pkt.Namespace) > 0 {
+		nsp = string(pkt.Namespace)
+	}
+	switch pkt.Type {
+	case codec.PacketConnect:
+		c.onConnect(nsp, pkt.Data)
+		return
+	}
+	s := c.sockets[nsp]
+	if s == nil || !s.connected.Load() {
+		c.protocolError() // S07, S16: a packet for a namespace not joined
+		return
+	}
+	switch pkt.Type {
+	case codec.PacketDisconnect:
+		s.onDisconnect(ReasonClientNamespaceDisconnect, false)
+	case codec.PacketEvent, codec.PacketBinaryEvent:
+		s.onEvent(pkt, att)
+	case codec.PacketAck, codec.PacketBinaryAck:
+		s.onAck(pkt, att)
+	default:
+		c.protocolError()
+	}
+}
+
+func (c *client) onConnect(name string, auth []byte) {
+	if _, dup := c.sockets[name]; dup {
+		c.protocolError() // S06: CONNECT twice
+		return
+	}
+	authArgs := Args{}
+	if auth != nil {
+		authArgs.raw = [][]byte{auth}
+	}
+	nsp := c.srv.lookupNamespace(name, authArgs)
+	if nsp == nil {
+		c.sendConnectError(name, "Invalid namespace", nil)
+		return
+	}
+	s := newSocket(nsp, c, auth)
+	c.sockets[name] = s
+	nsp.runMiddlewares(s, func(err error) {
+		if c.closed || c.sockets[name] != s {
+			return
+		}
+		if err != nil {
+			delete(c.sockets, name)
+			msg, data := err.Error(), any(nil)
+			if ce, ok := err.(*ConnectError); ok {
+				data = ce.Data
+			}
+			c.sendConnectError(name, msg, data)
+			return
+		}
+		c.connectTo.Stop()
+		s.onConnect()
+	})
+}
+
+func (c *client) sendConnectError(nsp, msg string, data any) {
+	p := engine.NewPrepared()
+	b := append(p.B(), byte(codec.EngineMessage))
+	out, err := codec.AppendConnectError(b, nsp, msg, data)
+	if err != nil {
+		out, _ = codec.AppendConnectError(b, nsp, msg, nil)
+	}
+	p.SetB(out)
+	p.Seal(false)
+	c.sess.SendPrepared(p)
+	p.Release()
+}

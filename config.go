@@ -1,0 +1,74 @@
+package riptide
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/riptide-io/riptide/engine"
+)
+
+// Config configures a Server. The zero value is valid; every field
+// documents its default, which is the Node server's (socket.io 4.8).
+type Config struct {
+	// Path is the URL prefix of the Socket.IO endpoint. Default "/socket.io/".
+	Path string
+	// PingInterval, PingTimeout, UpgradeTimeout, MaxHTTPBufferSize,
+	// Transports, DisableUpgrades, CORS, AllowRequest, Cookie and
+	// MaxHeaderBytes are the Engine.IO options; see engine.Config for
+	// their defaults (25s, 20s, 10s, 1e6, both transports, upgrades on).
+	PingInterval      time.Duration
+	PingTimeout       time.Duration
+	UpgradeTimeout    time.Duration
+	MaxHTTPBufferSize int64
+	Transports        []string
+	DisableUpgrades   bool
+	CORS              *engine.CORS
+	AllowRequest      func(r *engine.Request) error
+	Cookie            *engine.Cookie
+	MaxHeaderBytes    int
+
+	// ConnectTimeout closes a connection that has joined no namespace by
+	// then. Default 45s.
+	ConnectTimeout time.Duration
+	// MaxAttachments bounds the binary attachments of one packet. Default 10.
+	MaxAttachments int
+	// CleanupEmptyChildNamespaces removes a dynamic namespace's child when
+	// its last socket leaves. Default false (Node's default).
+	CleanupEmptyChildNamespaces bool
+
+	// Logger receives diagnostics. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 45 * time.Second
+	}
+	if c.MaxAttachments <= 0 {
+		c.MaxAttachments = 10
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c Config) engineConfig() engine.Config {
+	return engine.Config{
+		Path:              c.Path,
+		PingInterval:      c.PingInterval,
+		PingTimeout:       c.PingTimeout,
+		UpgradeTimeout:    c.UpgradeTimeout,
+		MaxHTTPBufferSize: c.MaxHTTPBufferSize,
+		Transports:        c.Transports,
+		DisableUpgrades:   c.DisableUpgrades,
+		CORS:              c.CORS,
+		AllowRequest:      c.AllowRequest,
+		Cookie:            c.Cookie,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		Logger:            c.Logger,
+	}
+}

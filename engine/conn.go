@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/riptide-io/riptide/frame"
+	"github.com/riptide-io/riptide/internal/http1"
+)
+
+// conn is Riptide's state for one TCP connection. It belongs to the loop
+// that accepted it; only that loop touches it, except that a session's
+// home loop may read the immutable fields (loop, gc) and the response
+// headers prepared before the request was handed over (extra).
+type conn struct {
+	gc   gnet.Conn
+	loop *Loop
+	srv  *Server
+
+	ws     bool     // frame mode after a 101
+	s      *Session // the session this WebSocket carries or probes
+	dec    frame.Decoder
+	closed bool // OnClose has run: never write to gc again
+
+	// HTTP state.
+	parked    bool // a request awaits its answer from a session's loop
+	parkedFor *Session
+	keepAlive bool
+	extra     []byte // CORS headers for the parked request's answer
+	fallback  bool   // a Fallback request is in progress
+	skip      int64  // body bytes of a refused request still to discard
+}
+
+var bodyPool bytebufferpool.Pool
+
+func getBody(b []byte) []byte {
+	bb := bodyPool.Get()
+	bb.B = append(bb.B[:0], b...)
+	return bb.B
+}
+
+func putBody(b []byte) {
+	if b == nil || cap(b) > 1<<20 {
+		return
+	}
+	bodyPool.Put(&bytebufferpool.ByteBuffer{B: b[:0]})
+}
+
+func (cn *conn) onClose() {
+	cn.closed = true
+	if cn.ws && cn.s != nil {
+		cn.s.loop.post(op{kind: opConnClosed, s: cn.s, c: cn})
+	} else if cn.parked && cn.parkedFor != nil {
+		cn.parkedFor.loop.post(op{kind: opConnClosed, s: cn.parkedFor, c: cn})
+	}
+	cn.dec.Reset()
+}
+
+func (cn *conn) onTraffic() gnet.Action {
+	if cn.ws {
+		return cn.readFrames()
+	}
+	for !cn.parked && !cn.fallback && !cn.ws {
+		if cn.skip > 0 {
+			n := int64(cn.gc.InboundBuffered())
+			if n == 0 {
+				return gnet.None
+			}
+			n = min(n, cn.skip)
+			_, _ = cn.gc.Discard(int(n))
+			cn.skip -= n
+			continue
+		}
+		buf, _ := cn.gc.Peek(-1)
+		if len(buf) == 0 {
+			return gnet.None
+		}
+		n, a := cn.serveHTTP(buf)
+		if a != gnet.None {
+			return a
+		}
+		if n == 0 {
+			return gnet.None
+		}
+		_, _ = cn.gc.Discard(n)
+	}
+	if cn.ws {
+		return cn.readFrames()
+	}
+	// A parked connection keeps what the client sends next; bound it.
+	if cn.gc.InboundBuffered() > cn.srv.maxParkedInbound() {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+func (srv *Server) maxParkedInbound() int {
+	m := int64(64 << 10)
+	for _, ep := range srv.endpoints {
+		if v := ep.cfg.MaxHTTPBufferSize + int64(ep.cfg.MaxHeaderBytes); v > m {
+			m = v
+		}
+	}
+	return int(m)
+}
+
+// serveHTTP handles one request at the front of buf. It returns the bytes
+// consumed (0: need more) and an action.
+func (cn *conn) serveHTTP(buf []byte) (int, gnet.Action) {
+	l := cn.loop
+	req := &l.req
+	req.Reset()
+	maxHead := cn.srv.maxHeaderBytes()
+	err := http1.Parse(buf, req, maxHead)
+	if err == http1.ErrNeedMore {
+		return 0, gnet.None
+	}
+	if err != nil {
+		status := 400
+		if he, ok := err.(*http1.Error); ok {
+			status = he.Status
+		}
+		cn.writeSimple(status, false)
+		return len(buf), gnet.Close
+	}
+	cn.keepAlive = req.KeepAlive
+	ep := cn.srv.route(req.Path)
+	if ep == nil {
+		return cn.serveFallback(buf, req)
+	}
+	return ep.serve(cn, buf, req)
+}
+
+func (srv *Server) maxHeaderBytes() int {
+	m := 0
+	for _, ep := range srv.endpoints {
+		if ep.cfg.MaxHeaderBytes > m {
+			m = ep.cfg.MaxHeaderBytes
+		}
+	}
+	if m == 0 {
+		m = 16 << 10
+	}
+	return m
+}
+
+// readFrames decodes every whole frame buffered on a WebSocket connection.
+func (cn *conn) readFrames() gnet.Action {
+	buf, _ := cn.gc.Peek(-1)
+	off := 0
+	for off < len(buf) && !cn.closed {
+		m, n, err := cn.dec.Next(buf[off:])
+		if err == frame.ErrNeedMore {
+			break
+		}
+		if err != nil {
+			ce, _ := err.(*frame.CloseError)
+			if ce != nil {
+				_, _ = cn.gc.Write(ce.Frame())
+			}
+			_, _ = cn.gc.Discard(len(buf))
+			return gnet.Close
+		}
+		off += n
+		switch m.Op {
+		case 0: // a fragment was absorbed
+		case frameOpPing:
+			cn.writeOwn(frame.AppendPong(cn.loop.scratch[:0], m.Payload))
+		case frameOpPong:
+		case frameOpClose:
+			// RFC 6455 §5.5.1: answer with a close frame, then close.
+			_, _ = cn.gc.Write(frame.CloseFrameNoStatus)
+			_, _ = cn.gc.Discard(len(buf))
+			return gnet.Close
+		default:
+			cn.onMessage(m.Payload, m.Op == frameOpBinary)
+		}
+	}
+	if off > 0 {
+		// gnet's Discard(0) discards everything: never call it with 0.
+		_, _ = cn.gc.Discard(off)
+	}
+	return gnet.None
+}
+
+// onMessage routes a WebSocket message to its session's loop: directly when
+// it is this loop (no copy), else through the session loop's queue.
+func (cn *conn) onMessage(payload []byte, binary bool) {
+	s := cn.s
+	if s == nil {
+		return
+	}
+	if s.loop == cn.loop {
+		s.onWSMessage(cn, payload, binary)
+		return
+	}
+	s.loop.post(op{kind: opWSMessage, s: s, c: cn, body: getBody(payload), binary: binary})
+}
+
+// writeOwn writes bytes on the connection's own loop.
+func (cn *conn) writeOwn(b []byte) {
+	if !cn.closed {
+		_, _ = cn.gc.Write(b)
+	}
+}
+
+// write sends bytes from loop `from`: directly on the connection's own
+// loop, else copied and handed over with AsyncWrite.
+func (cn *conn) write(from *Loop, b []byte) {
+	if from == cn.loop {
+		cn.writeOwn(b)
+		return
+	}
+	cp := getBody(b)
+	if err := cn.gc.AsyncWrite(cp, func(gnet.Conn, error) error { putBody(cp); return nil }); err != nil {
+		putBody(cp)
+	}
+}
+
+// close closes the connection from loop `from`, after what was written.
+func (cn *conn) close(from *Loop) {
+	if from == cn.loop && cn.closed {
+		return
+	}
+	_ = cn.gc.Close() // asynchronous: runs after queued writes
+}

@@ -1,0 +1,472 @@
+package engine
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/riptide-io/riptide/codec"
+	"github.com/riptide-io/riptide/internal/http1"
+)
+
+// Endpoint is one Engine.IO server mounted at a path of a Server.
+type Endpoint struct {
+	srv       *Server
+	cfg       Config
+	h         Handler
+	polling   bool
+	websocket bool
+	shards    [sidShards]sidShard
+	count     atomic.Int64
+	upgrades  []string // advertised on polling handshakes
+}
+
+const sidShards = 64
+
+type sidShard struct {
+	mu sync.RWMutex
+	m  map[string]*Session
+}
+
+func newEndpoint(srv *Server, cfg Config, h Handler) *Endpoint {
+	ep := &Endpoint{srv: srv, cfg: cfg.withDefaults(), h: h}
+	for _, t := range ep.cfg.Transports {
+		switch t {
+		case "polling":
+			ep.polling = true
+		case "websocket":
+			ep.websocket = true
+		}
+	}
+	if ep.websocket && !ep.cfg.DisableUpgrades {
+		ep.upgrades = []string{"websocket"}
+	}
+	for i := range ep.shards {
+		ep.shards[i].m = make(map[string]*Session)
+	}
+	return ep
+}
+
+// Config returns the endpoint's configuration with defaults filled in.
+func (ep *Endpoint) Config() Config { return ep.cfg }
+
+// Count is the number of open sessions. Goroutine-safe.
+func (ep *Endpoint) Count() int { return int(ep.count.Load()) }
+
+func shardOf(sid []byte) int {
+	var h uint32 = 2166136261
+	for _, c := range sid {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return int(h % sidShards)
+}
+
+func (ep *Endpoint) lookup(sid []byte) *Session {
+	sh := &ep.shards[shardOf(sid)]
+	sh.mu.RLock()
+	s := sh.m[string(sid)]
+	sh.mu.RUnlock()
+	return s
+}
+
+func (ep *Endpoint) register(s *Session) {
+	sh := &ep.shards[shardOf([]byte(s.id))]
+	sh.mu.Lock()
+	sh.m[s.id] = s
+	sh.mu.Unlock()
+	ep.count.Add(1)
+}
+
+func (ep *Endpoint) unregister(s *Session) {
+	sh := &ep.shards[shardOf([]byte(s.id))]
+	sh.mu.Lock()
+	if sh.m[s.id] == s {
+		delete(sh.m, s.id)
+		ep.count.Add(-1)
+	}
+	sh.mu.Unlock()
+}
+
+// Sessions calls fn for every open session. Goroutine-safe; fn must not
+// block.
+func (ep *Endpoint) Sessions(fn func(*Session) bool) {
+	for i := range ep.shards {
+		sh := &ep.shards[i]
+		sh.mu.RLock()
+		for _, s := range sh.m {
+			if !fn(s) {
+				sh.mu.RUnlock()
+				return
+			}
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+func (ep *Endpoint) transportOK(t []byte) bool {
+	switch string(t) {
+	case "polling":
+		return ep.polling
+	case "websocket":
+		return ep.websocket
+	}
+	return false
+}
+
+// serve answers one request for this endpoint, in the reference's order of
+// checks (PROTOCOL.md §3). It returns the bytes consumed.
+func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.Action) {
+	q := req.RawQuery
+	transport, _ := http1.QueryValue(q, "transport")
+	upgrade := req.IsUpgrade
+	head := req.HeadLen
+
+	if string(req.Method) == "OPTIONS" && ep.cfg.CORS != nil {
+		cn.extra = ep.appendCORS(cn.extra[:0], req, true)
+		cn.respond(cn.loop, 204, "", nil, false)
+		return head + bodyLen(req), gnet.None
+	}
+	cn.extra = ep.appendCORS(cn.extra[:0], req, false)
+
+	fail := func(code int) (int, gnet.Action) {
+		if upgrade {
+			cn.writeUpgradeError(codeMessages[code])
+			return len(buf), gnet.Close
+		}
+		status := 400
+		if code == CodeForbidden {
+			status = 403
+		}
+		cn.respondJSONError(status, code, codeMessages[code])
+		return head + bodyLen(req), cn.afterResponse()
+	}
+
+	if !ep.transportOK(transport) {
+		return fail(CodeUnknownTransport)
+	}
+	if !validOrigin(req.Origin) {
+		return fail(CodeBadRequest)
+	}
+	eio, _ := http1.QueryValue(q, "EIO")
+	sid, hasSID := http1.QueryValue(q, "sid")
+	if hasSID {
+		s := ep.lookup(sid)
+		if s == nil {
+			return fail(CodeUnknownSID)
+		}
+		if string(eio) != "4" {
+			return fail(CodeBadRequest)
+		}
+		if upgrade {
+			if string(transport) != "websocket" {
+				return fail(CodeBadRequest)
+			}
+			return ep.acceptWebSocket(cn, buf, req, s)
+		}
+		switch string(req.Method) {
+		case "GET":
+			cn.park(s)
+			s.loop.post(op{kind: opPollGet, s: s, c: cn})
+			return head, gnet.None
+		case "POST":
+			return ep.takePost(cn, buf, req, s)
+		default:
+			cn.writeSimple(500, true)
+			return head + bodyLen(req), cn.afterResponse()
+		}
+	}
+
+	if string(req.Method) != "GET" {
+		return fail(CodeBadHandshakeMethod)
+	}
+	if string(transport) == "websocket" && !upgrade {
+		return fail(CodeBadRequest)
+	}
+	if upgrade && string(transport) != "websocket" {
+		return fail(CodeBadRequest)
+	}
+	if ep.cfg.AllowRequest != nil {
+		if err := ep.cfg.AllowRequest(buildRequest(cn, req, string(transport))); err != nil {
+			msg := err.Error()
+			if upgrade {
+				cn.writeUpgradeError(msg)
+				return len(buf), gnet.Close
+			}
+			cn.respondJSONError(403, CodeForbidden, msg)
+			return head, cn.afterResponse()
+		}
+	}
+	if string(eio) != "4" {
+		return fail(CodeUnsupportedVersion)
+	}
+	if upgrade {
+		return ep.acceptWebSocket(cn, buf, req, nil)
+	}
+	s := ep.newSession(cn, req, transportPolling)
+	cn.extra = ep.appendCookie(cn.extra, s.id)
+	s.enqueueOpen()
+	cn.park(s)
+	s.pendingGet = cn
+	s.loop.markDirty(s)
+	s.open()
+	return head, gnet.None
+}
+
+func bodyLen(req *http1.Request) int {
+	if req.ContentLength > 0 {
+		return int(req.ContentLength)
+	}
+	return 0
+}
+
+// afterResponse is the action after an error answer: keep the connection
+// when the client asked for keep-alive, else close it.
+func (cn *conn) afterResponse() gnet.Action {
+	if cn.keepAlive {
+		return gnet.None
+	}
+	return gnet.Close
+}
+
+func (cn *conn) park(s *Session) {
+	cn.parked = true
+	cn.parkedFor = s
+}
+
+// takePost reads a whole POST body (checked against MaxHTTPBufferSize from
+// its declared length before waiting for it) and hands it to the session.
+func (ep *Endpoint) takePost(cn *conn, buf []byte, req *http1.Request, s *Session) (int, gnet.Action) {
+	max := ep.cfg.MaxHTTPBufferSize
+	if ct := req.ContentType; len(ct) >= 24 && string(ct[:24]) == "application/octet-stream" {
+		// PROTOCOL.md §5 (E22): binary POST bodies are not v4.
+		cn.writeSimple(400, true)
+		s.loop.post(op{kind: opClose, s: s, reason: "transport error"})
+		return req.HeadLen + bodyLen(req), cn.afterResponse()
+	}
+	var body []byte
+	consumed := req.HeadLen
+	if req.Chunked {
+		l := cn.loop
+		b, n, err := http1.DecodeChunked(buf[req.HeadLen:], l.chunk[:0], int(max))
+		if err == http1.ErrNeedMore {
+			return 0, gnet.None
+		}
+		if err != nil {
+			cn.writeSimple(413, true)
+			return len(buf), gnet.Close
+		}
+		l.chunk = b[:0]
+		body = b
+		consumed += n
+	} else {
+		if req.ContentLength > max {
+			// E23: 413, session kept. A body up to a few times the limit is
+			// read and dropped so the client sees the answer and the
+			// connection stays usable; a larger one is not worth reading.
+			if req.ContentLength > 4*max+(1<<20) {
+				cn.writeSimple(413, false)
+				return len(buf), gnet.Close
+			}
+			cn.writeSimple(413, true)
+			cn.skip = req.ContentLength
+			return req.HeadLen, cn.afterResponse()
+		}
+		cl := bodyLen(req)
+		if len(buf) < req.HeadLen+cl {
+			return 0, gnet.None
+		}
+		body = buf[req.HeadLen : req.HeadLen+cl]
+		consumed += cl
+	}
+	cn.park(s)
+	s.loop.post(op{kind: opPollPost, s: s, c: cn, body: getBody(body)})
+	return consumed, gnet.None
+}
+
+func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s *Session) (int, gnet.Action) {
+	if string(req.SecWebSocketVersion) != "13" || len(req.SecWebSocketKey) == 0 {
+		cn.writeUpgradeError("Bad request")
+		return len(buf), gnet.Close
+	}
+	l := cn.loop
+	b := append(l.scratch[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = http1.AppendAcceptKey(b, req.SecWebSocketKey)
+	b = append(b, "\r\n"...)
+	cn.ws = true
+	cn.dec.MaxMessageSize = ep.cfg.MaxHTTPBufferSize
+	if s != nil {
+		b = append(b, "\r\n"...)
+		l.scratch = b[:0]
+		cn.writeOwn(b)
+		cn.s = s
+		s.loop.post(op{kind: opUpgradeStart, s: s, c: cn})
+		return req.HeadLen, gnet.None
+	}
+	ns := ep.newSession(cn, req, transportWebSocket)
+	b = ep.appendCookie(b, ns.id)
+	b = append(b, "\r\n"...)
+	l.scratch = b[:0]
+	cn.writeOwn(b)
+	cn.s = ns
+	ns.ws = cn
+	ns.enqueueOpen()
+	ns.open()
+	return req.HeadLen, gnet.None
+}
+
+func (ep *Endpoint) newSession(cn *conn, req *http1.Request, t transportKind) *Session {
+	l := cn.loop
+	s := &Session{ep: ep, loop: l, transport: t}
+	s.id = l.newSID()
+	s.slot = l.allocSlot(s)
+	s.req = buildRequest(cn, req, t.String())
+	l.initTimer(&s.hb, s.onHeartbeatTimer)
+	l.initTimer(&s.upTimer, s.onUpgradeTimeout)
+	ep.register(s)
+	return s
+}
+
+// newSID returns 20 characters of URL-safe base64 from 12 random bytes and
+// a 3-byte counter, like the reference (PROTOCOL.md §4).
+func (l *Loop) newSID() string {
+	var raw [15]byte
+	var r [16]byte
+	_, _ = l.rng.Read(r[:])
+	copy(raw[:12], r[:12])
+	l.sidCount++
+	c := l.sidCount + uint32(l.index)<<20
+	var cb [4]byte
+	binary.BigEndian.PutUint32(cb[:], c)
+	copy(raw[12:], cb[1:])
+	return base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+func buildRequest(cn *conn, req *http1.Request, transport string) *Request {
+	h := make(http.Header, len(req.Headers))
+	for _, kv := range req.Headers {
+		k := http.CanonicalHeaderKey(string(kv.Name))
+		h[k] = append(h[k], string(kv.Value))
+	}
+	u := &url.URL{Path: string(req.Path), RawQuery: string(req.RawQuery)}
+	return &Request{
+		Method:     string(req.Method),
+		URL:        u,
+		Header:     h,
+		RemoteAddr: cn.gc.RemoteAddr().String(),
+		Transport:  transport,
+	}
+}
+
+// validOrigin applies the reference's check for invalid characters in the
+// Origin header (engine.io checkInvalidHeaderChar): HTAB and visible
+// Latin-1 are allowed.
+func validOrigin(o []byte) bool {
+	for _, c := range o {
+		if c != '\t' && (c < 0x20 || c == 0x7f) {
+			return false
+		}
+	}
+	return true
+}
+
+func (ep *Endpoint) appendCORS(dst []byte, req *http1.Request, preflight bool) []byte {
+	c := ep.cfg.CORS
+	if c == nil {
+		return dst
+	}
+	origin := string(req.Origin)
+	allowed := ""
+	switch {
+	case c.OriginFunc != nil:
+		if origin != "" && c.OriginFunc(origin) {
+			allowed = origin
+		}
+	default:
+		for _, o := range c.Origins {
+			if o == "*" {
+				allowed = "*"
+				if c.Credentials && origin != "" {
+					allowed = origin
+				}
+				break
+			}
+			if o == origin {
+				allowed = origin
+				break
+			}
+		}
+	}
+	if allowed == "" {
+		return dst
+	}
+	dst = append(dst, "Access-Control-Allow-Origin: "...)
+	dst = append(dst, allowed...)
+	dst = append(dst, "\r\n"...)
+	if allowed != "*" {
+		dst = append(dst, "Vary: Origin\r\n"...)
+	}
+	if c.Credentials {
+		dst = append(dst, "Access-Control-Allow-Credentials: true\r\n"...)
+	}
+	if preflight {
+		dst = append(dst, "Access-Control-Allow-Methods: "...)
+		if len(c.Methods) == 0 {
+			dst = append(dst, "GET,HEAD,PUT,PATCH,POST,DELETE"...)
+		}
+		for i, m := range c.Methods {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, m...)
+		}
+		dst = append(dst, "\r\n"...)
+		rh := req.AccessControlRequestHeaders
+		if len(c.Headers) > 0 {
+			dst = append(dst, "Access-Control-Allow-Headers: "...)
+			for i, h := range c.Headers {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, h...)
+			}
+			dst = append(dst, "\r\n"...)
+		} else if len(rh) > 0 {
+			dst = append(dst, "Access-Control-Allow-Headers: "...)
+			dst = append(dst, rh...)
+			dst = append(dst, "\r\n"...)
+		}
+		if c.MaxAge > 0 {
+			dst = append(dst, "Access-Control-Max-Age: "...)
+			dst = strconv.AppendInt(dst, int64(c.MaxAge), 10)
+			dst = append(dst, "\r\n"...)
+		}
+	}
+	return dst
+}
+
+func (ep *Endpoint) appendCookie(dst []byte, sid string) []byte {
+	ck := ep.cfg.Cookie
+	if ck == nil {
+		return dst
+	}
+	dst = append(dst, "Set-Cookie: "...)
+	dst = append(dst, ck.Name...)
+	dst = append(dst, '=')
+	dst = append(dst, sid...)
+	dst = append(dst, "; Path="...)
+	dst = append(dst, ck.Path...)
+	if ck.HTTPOnly {
+		dst = append(dst, "; HttpOnly"...)
+	}
+	dst = append(dst, "; SameSite="...)
+	dst = append(dst, ck.SameSite...)
+	return append(dst, "\r\n"...)
+}
+
+var _ = codec.EngineMessage

@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	crand "crypto/rand"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/riptide-io/riptide/internal/http1"
+)
+
+// Loop is Riptide's state for one gnet event loop: the sessions whose home
+// it is, their timers, and a queue through which other goroutines hand it
+// work. Everything a loop owns is touched only on that loop's goroutine;
+// the only lock is around the hand-off queue (Post).
+type Loop struct {
+	srv   *Server
+	el    gnet.EventLoop
+	index int
+
+	// Data is free for the layer above (the Socket.IO layer keeps its
+	// per-loop room shards here). Loop-only.
+	Data any
+
+	mu            sync.Mutex
+	inbox         []op
+	inCallback    bool
+	wakeScheduled bool
+	spare         []op
+
+	wheel      wheel
+	dirty      []*Session
+	dirtySpare []*Session
+	rng        *rand.ChaCha8
+	sidCount   uint32
+	slots      []*Session
+	freeSlots  []uint32
+	nSessions  int
+
+	// Scratch space, loop-only: the request being parsed and buffers for
+	// building answers.
+	req     http1.Request
+	scratch []byte
+	body    []byte
+	b64     []byte
+	chunk   []byte
+
+	stopTick chan struct{}
+}
+
+type opKind uint8
+
+const (
+	opFunc opKind = iota + 1
+	opSend
+	opClose
+	opPollGet
+	opPollPost
+	opWSMessage
+	opConnClosed
+	opTick
+	opUpgradeStart
+)
+
+// op is one unit of work handed to a loop. It is a value in a slice, so
+// posting one allocates nothing once the slice has grown.
+type op struct {
+	kind   opKind
+	s      *Session
+	p      *Prepared
+	fn     func()
+	c      *conn
+	body   []byte
+	binary bool
+	reason string
+}
+
+func newLoop(srv *Server, el gnet.EventLoop, index int) *Loop {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	l := &Loop{srv: srv, el: el, index: index, rng: rand.NewChaCha8(seed), stopTick: make(chan struct{})}
+	l.wheel.init()
+	go l.ticker()
+	return l
+}
+
+// Index is the loop's position, 0..NumLoops-1. Goroutine-safe.
+func (l *Loop) Index() int { return l.index }
+
+// Post runs fn on the loop, after the work already queued. Goroutine-safe.
+// From the loop itself, fn runs when the current callback ends.
+func (l *Loop) Post(fn func()) { l.post(op{kind: opFunc, fn: fn}) }
+
+// NewTimer returns a stopped timer that calls fn on the loop. Loop-only.
+func (l *Loop) NewTimer(fn func()) *Timer {
+	return &Timer{wheel: &l.wheel, fn: fn}
+}
+
+func (l *Loop) initTimer(t *Timer, fn func()) {
+	t.wheel = &l.wheel
+	t.fn = fn
+}
+
+type drainRunnable struct{ l *Loop }
+
+func (d drainRunnable) Run(context.Context) error {
+	l := d.l
+	l.mu.Lock()
+	l.wakeScheduled = false
+	l.mu.Unlock()
+	l.enter()
+	l.leave()
+	return nil
+}
+
+type tickRunnable struct{ l *Loop }
+
+func (t tickRunnable) Run(context.Context) error {
+	l := t.l
+	l.enter()
+	l.wheel.advance(time.Now())
+	l.leave()
+	return nil
+}
+
+func (l *Loop) post(o op) {
+	l.mu.Lock()
+	l.inbox = append(l.inbox, o)
+	wake := !l.inCallback && !l.wakeScheduled
+	if wake {
+		l.wakeScheduled = true
+	}
+	l.mu.Unlock()
+	if wake {
+		if err := l.el.Execute(context.Background(), drainRunnable{l}); err != nil {
+			// The engine is shutting down: nothing will run the queue.
+			l.mu.Lock()
+			l.wakeScheduled = false
+			l.mu.Unlock()
+		}
+	}
+}
+
+// enter marks the start of a loop callback: work posted from now on is
+// drained by leave instead of waking the loop.
+func (l *Loop) enter() {
+	l.mu.Lock()
+	l.inCallback = true
+	l.mu.Unlock()
+}
+
+// leave drains the queue and flushes every session written to during the
+// callback: one write per connection per turn, however many messages.
+func (l *Loop) leave() {
+	for {
+		l.mu.Lock()
+		if len(l.inbox) == 0 {
+			if len(l.dirty) == 0 {
+				l.inCallback = false
+				l.mu.Unlock()
+				return
+			}
+			l.mu.Unlock()
+			l.flushDirty()
+			continue
+		}
+		ops := l.inbox
+		l.inbox = l.spare[:0]
+		l.mu.Unlock()
+		for i := range ops {
+			l.run(&ops[i])
+			ops[i] = op{}
+		}
+		l.spare = ops[:0]
+	}
+}
+
+func (l *Loop) run(o *op) {
+	switch o.kind {
+	case opFunc:
+		o.fn()
+	case opSend:
+		o.s.enqueue(o.p)
+		o.p.Release()
+	case opClose:
+		o.s.closeWith(o.reason, true)
+	case opPollGet:
+		o.s.onPollGet(o.c)
+	case opPollPost:
+		o.s.onPollPost(o.c, o.body)
+	case opWSMessage:
+		o.s.onWSMessage(o.c, o.body, o.binary)
+		putBody(o.body)
+	case opConnClosed:
+		o.s.onConnClosed(o.c)
+	case opUpgradeStart:
+		o.s.onUpgradeStart(o.c)
+	}
+}
+
+func (l *Loop) markDirty(s *Session) {
+	if !s.dirty {
+		s.dirty = true
+		l.dirty = append(l.dirty, s)
+	}
+}
+
+func (l *Loop) flushDirty() {
+	for len(l.dirty) > 0 {
+		d := l.dirty
+		l.dirty = l.dirtySpare[:0]
+		for i, s := range d {
+			s.dirty = false
+			s.flush()
+			d[i] = nil
+		}
+		l.dirtySpare = d[:0]
+	}
+}
+
+func (l *Loop) ticker() {
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	r := tickRunnable{l}
+	for {
+		select {
+		case <-l.stopTick:
+			return
+		case <-t.C:
+			if l.wheel.armed.Load() == 0 {
+				continue
+			}
+			if err := l.el.Execute(context.Background(), r); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// allocSlot gives a session a loop-local slot number (reused after close),
+// the index the Socket.IO layer's room bitmaps are built over.
+func (l *Loop) allocSlot(s *Session) uint32 {
+	var slot uint32
+	if n := len(l.freeSlots); n > 0 {
+		slot = l.freeSlots[n-1]
+		l.freeSlots = l.freeSlots[:n-1]
+		l.slots[slot] = s
+	} else {
+		slot = uint32(len(l.slots))
+		l.slots = append(l.slots, s)
+	}
+	l.nSessions++
+	return slot
+}
+
+func (l *Loop) freeSlot(slot uint32) {
+	l.slots[slot] = nil
+	l.freeSlots = append(l.freeSlots, slot)
+	l.nSessions--
+}
+
+// Session returns the session at a slot, or nil. Loop-only.
+func (l *Loop) Session(slot uint32) *Session {
+	if int(slot) < len(l.slots) {
+		return l.slots[slot]
+	}
+	return nil
+}
+
+// ForEachSession calls fn for every open session of the loop. fn may close
+// sessions. Loop-only.
+func (l *Loop) ForEachSession(fn func(*Session)) {
+	for _, s := range l.slots {
+		if s != nil {
+			fn(s)
+		}
+	}
+}

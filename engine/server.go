@@ -1,0 +1,270 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/riptide-io/riptide/internal/http1"
+)
+
+// Handler receives the events of an Endpoint's sessions. Every method runs
+// on the session's home loop: it must not block (hand slow work to a
+// goroutine and reply with Session.Send, which is goroutine-safe).
+type Handler interface {
+	// OnOpen is called once the handshake has been answered.
+	OnOpen(s *Session)
+	// OnMessage delivers one Engine.IO message. data is borrowed: it is
+	// valid until OnMessage returns; copy what you keep.
+	OnMessage(s *Session, data []byte, binary bool)
+	// OnClose is called once, when the session ends, with the reference
+	// reason ("transport close", "ping timeout", "parse error",
+	// "forced close", "transport error").
+	OnClose(s *Session, reason string)
+}
+
+// Server is one listening socket served by gnet event loops (one per core),
+// hosting any number of Engine.IO endpoints by path, plus a Fallback
+// net/http handler for every other request. Create it with NewServer,
+// mount endpoints with Handle, then Start or Serve.
+type Server struct {
+	gnet.BuiltinEventEngine
+
+	// Fallback serves requests no endpoint claims (a page, an API...). It
+	// runs on its own goroutine per request, outside the loops. Requests
+	// with bodies are read whole first (bounded by FallbackMaxBody).
+	// Default: 404.
+	Fallback http.Handler
+	// FallbackMaxBody bounds the body of a request for Fallback. Default 1 MiB.
+	FallbackMaxBody int64
+	// NumLoops is the number of event loops. Default: one per core.
+	NumLoops int
+
+	endpoints []*Endpoint
+	eng       gnet.Engine
+	booted    chan struct{}
+	done      chan error
+	addr      net.Addr
+
+	loopsMu sync.Mutex
+	loops   atomic.Pointer[[]*Loop]
+
+	connCount atomic.Int64
+	stopping  atomic.Bool
+}
+
+// NewServer returns a server with no endpoints.
+func NewServer() *Server {
+	return &Server{booted: make(chan struct{}), done: make(chan error, 1)}
+}
+
+// Handle mounts an Engine.IO endpoint at cfg.Path. Call before Start.
+func (srv *Server) Handle(cfg Config, h Handler) *Endpoint {
+	ep := newEndpoint(srv, cfg, h)
+	srv.endpoints = append(srv.endpoints, ep)
+	return ep
+}
+
+// Start listens on addr ("127.0.0.1:3000"; port 0 picks one) and returns
+// once the loops run. Use Addr for the address actually bound.
+func (srv *Server) Start(addr string) error {
+	n := srv.NumLoops
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	go func() {
+		err := gnet.Run(srv, "tcp://"+addr,
+			gnet.WithNumEventLoop(n),
+			gnet.WithMulticore(true),
+			gnet.WithReuseAddr(true),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithLoadBalancing(gnet.LeastConnections),
+			gnet.WithLogger(quietLogger{}),
+		)
+		srv.done <- err
+		select {
+		case <-srv.booted:
+		default:
+			close(srv.booted)
+		}
+	}()
+	<-srv.booted
+	select {
+	case err := <-srv.done:
+		if err == nil {
+			err = errors.New("engine: server stopped during start")
+		}
+		return err
+	default:
+	}
+	fd, err := srv.eng.Dup()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return err
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	case *unix.SockaddrInet6:
+		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return nil
+}
+
+// Serve is Start, then waits until the server stops.
+func (srv *Server) Serve(addr string) error {
+	if err := srv.Start(addr); err != nil {
+		return err
+	}
+	return <-srv.done
+}
+
+// Addr is the bound address, after Start.
+func (srv *Server) Addr() net.Addr { return srv.addr }
+
+// Loops returns the loops that have served a connection so far.
+// Goroutine-safe; the slice must not be modified.
+func (srv *Server) Loops() []*Loop {
+	if p := srv.loops.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Shutdown closes every session ("forced close" reaches OnClose), then
+// stops the loops. It returns when done or when ctx expires.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	if !srv.stopping.CompareAndSwap(false, true) {
+		return nil
+	}
+	var wg sync.WaitGroup
+	for _, l := range srv.Loops() {
+		wg.Add(1)
+		l.Post(func() {
+			defer wg.Done()
+			for _, s := range l.slots {
+				if s != nil {
+					s.closeWith("forced close", true)
+				}
+			}
+		})
+	}
+	waitCtx(ctx, &wg)
+	// Give the loops a moment to flush close frames.
+	t := time.NewTimer(20 * time.Millisecond)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	for _, l := range srv.Loops() {
+		close(l.stopTick)
+	}
+	err := srv.eng.Stop(ctx)
+	return err
+}
+
+func waitCtx(ctx context.Context, wg *sync.WaitGroup) {
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+}
+
+func (srv *Server) loopOf(el gnet.EventLoop) *Loop {
+	for _, l := range srv.Loops() {
+		if l.el == el {
+			return l
+		}
+	}
+	srv.loopsMu.Lock()
+	defer srv.loopsMu.Unlock()
+	cur := srv.Loops()
+	for _, l := range cur {
+		if l.el == el {
+			return l
+		}
+	}
+	l := newLoop(srv, el, len(cur))
+	next := append(append([]*Loop(nil), cur...), l)
+	srv.loops.Store(&next)
+	return l
+}
+
+// OnBoot implements gnet.EventHandler.
+func (srv *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	srv.eng = eng
+	close(srv.booted)
+	return gnet.None
+}
+
+// OnOpen implements gnet.EventHandler.
+func (srv *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	l := srv.loopOf(c.EventLoop())
+	cn := &conn{gc: c, loop: l, srv: srv}
+	c.SetContext(cn)
+	srv.connCount.Add(1)
+	return nil, gnet.None
+}
+
+// OnClose implements gnet.EventHandler.
+func (srv *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
+	cn, ok := c.Context().(*conn)
+	if !ok {
+		return gnet.None
+	}
+	srv.connCount.Add(-1)
+	l := cn.loop
+	l.enter()
+	cn.onClose()
+	l.leave()
+	return gnet.None
+}
+
+// OnTraffic implements gnet.EventHandler.
+func (srv *Server) OnTraffic(c gnet.Conn) gnet.Action {
+	cn := c.Context().(*conn)
+	l := cn.loop
+	l.enter()
+	a := cn.onTraffic()
+	l.leave()
+	return a
+}
+
+func (srv *Server) route(path []byte) *Endpoint {
+	for _, ep := range srv.endpoints {
+		p := ep.cfg.Path
+		if len(path) >= len(p) && string(path[:len(p)]) == p {
+			return ep
+		}
+	}
+	return nil
+}
+
+var _ = http1.ErrNeedMore
+
+// quietLogger keeps gnet's own chatter out of the embedding program's
+// output; Riptide reports through Config.Logger.
+type quietLogger struct{}
+
+func (quietLogger) Debugf(string, ...any) {}
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}

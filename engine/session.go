@@ -1,0 +1,412 @@
+package engine
+
+import (
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/riptide-io/riptide/codec"
+	"github.com/riptide-io/riptide/frame"
+)
+
+type transportKind uint8
+
+const (
+	transportPolling transportKind = iota + 1
+	transportWebSocket
+)
+
+func (t transportKind) String() string {
+	if t == transportWebSocket {
+		return "websocket"
+	}
+	return "polling"
+}
+
+type sessionState uint8
+
+const (
+	stateOpen    sessionState = iota
+	stateClosing              // polling: waiting for a GET to carry the "1"
+	stateClosed
+)
+
+// Session is one Engine.IO session. It lives on its home loop (the loop of
+// its handshake): its fields are that loop's. Methods say whether they are
+// goroutine-safe.
+type Session struct {
+	id        string
+	ep        *Endpoint
+	loop      *Loop
+	slot      uint32
+	req       *Request
+	transport transportKind
+	state     sessionState
+
+	// WebSocket transport.
+	ws     *conn
+	wq     [][]byte
+	wrefs  []*Prepared
+	wbytes int
+
+	// Polling transport.
+	pq         []*Prepared
+	pqBytes    int
+	pendingGet *conn
+
+	// Upgrade.
+	probe   *conn
+	probed  bool
+	upTimer Timer
+
+	// Heartbeat: hb fires the next ping, or the pong deadline.
+	hb           Timer
+	awaitingPong bool
+
+	dirty bool
+
+	// Data is free for the layer above. Loop-only.
+	Data any
+}
+
+// Static packets, referenced forever (their count never reaches zero).
+var (
+	pktPing  = staticPacket("2")
+	pktNoop  = staticPacket("6")
+	pktClose = staticPacket("1")
+	pktProbe = staticPacket("3probe")
+)
+
+func staticPacket(s string) *Prepared {
+	p := NewPrepared()
+	p.SetB(append(p.B(), s...))
+	return p.Seal(false)
+}
+
+// ID is the Engine.IO session id (the polling credential: never show it
+// to other clients). Goroutine-safe.
+func (s *Session) ID() string { return s.id }
+
+// Request is the handshake request. Goroutine-safe; do not modify.
+func (s *Session) Request() *Request { return s.req }
+
+// Loop is the session's home loop. Goroutine-safe.
+func (s *Session) Loop() *Loop { return s.loop }
+
+// Slot is the session's loop-local number, unique among the loop's open
+// sessions and reused after close. Goroutine-safe.
+func (s *Session) Slot() uint32 { return s.slot }
+
+// Transport is "polling" or "websocket". Loop-only.
+func (s *Session) Transport() string { return s.transport.String() }
+
+// Closed reports whether the session has ended. Loop-only.
+func (s *Session) Closed() bool { return s.state != stateOpen }
+
+// Send sends a text message. data is copied. Goroutine-safe.
+func (s *Session) Send(data []byte) { s.send(data, false) }
+
+// SendBinary sends a binary message. data is copied. Goroutine-safe.
+func (s *Session) SendBinary(data []byte) { s.send(data, true) }
+
+func (s *Session) send(data []byte, binary bool) {
+	p := NewPrepared()
+	b := p.B()
+	if !binary {
+		b = append(b, byte(codec.EngineMessage))
+	}
+	p.SetB(append(b, data...))
+	p.Seal(binary)
+	s.SendPrepared(p)
+	p.Release()
+}
+
+// SendPrepared queues a prepared message; the session takes its own
+// reference, the caller keeps theirs. Goroutine-safe. On the home loop
+// (inside a handler) prefer Write, which skips the queue.
+func (s *Session) SendPrepared(p *Prepared) {
+	p.Retain()
+	s.loop.post(op{kind: opSend, s: s, p: p})
+}
+
+// Write queues a prepared message for the end of the current loop turn;
+// the session takes its own reference. Loop-only: call it on the session's
+// home loop (from a Handler, a Loop.Post function or a broadcast).
+func (s *Session) Write(p *Prepared) { s.enqueue(p) }
+
+// Close ends the session with reason "forced close". Goroutine-safe.
+func (s *Session) Close() { s.loop.post(op{kind: opClose, s: s, reason: "forced close"}) }
+
+// CloseOnLoop is Close for code already on the home loop. Loop-only.
+func (s *Session) CloseOnLoop(reason string) { s.closeWith(reason, true) }
+
+// Buffered is the number of bytes queued for the client and not yet
+// handed to the kernel. Loop-only.
+func (s *Session) Buffered() int {
+	n := s.wbytes + s.pqBytes
+	if s.ws != nil && s.ws.loop == s.loop && !s.ws.closed {
+		n += s.ws.gc.OutboundBuffered()
+	}
+	return n
+}
+
+// enqueue adds a message to the current transport's queue. Loop-only.
+func (s *Session) enqueue(p *Prepared) {
+	if s.state != stateOpen {
+		return
+	}
+	p.Retain()
+	if s.transport == transportWebSocket {
+		s.wq = append(s.wq, p.Frame())
+		s.wrefs = append(s.wrefs, p)
+		s.wbytes += p.Len()
+		s.loop.markDirty(s)
+		return
+	}
+	s.pq = append(s.pq, p)
+	s.pqBytes += p.pollingLen()
+	if s.pendingGet != nil {
+		s.loop.markDirty(s)
+	}
+}
+
+// enqueueOpen queues the handshake packet.
+func (s *Session) enqueueOpen() {
+	cfg := &s.ep.cfg
+	var up []string
+	if s.transport == transportPolling {
+		up = s.ep.upgrades
+	}
+	p := NewPrepared()
+	p.SetB(codec.AppendOpen(p.B(), s.id, up, cfg.PingInterval.Milliseconds(), cfg.PingTimeout.Milliseconds(), cfg.MaxHTTPBufferSize))
+	p.Seal(false)
+	s.enqueue(p)
+	p.Release()
+}
+
+// open starts the heartbeat and tells the handler.
+func (s *Session) open() {
+	s.hb.Reset(s.ep.cfg.PingInterval)
+	s.ep.h.OnOpen(s)
+}
+
+// flush writes what the turn queued: one writev per WebSocket, one
+// response per pending poll.
+func (s *Session) flush() {
+	if s.transport == transportWebSocket {
+		s.flushWS()
+		return
+	}
+	if s.pendingGet != nil && len(s.pq) > 0 {
+		s.answerGet()
+	}
+}
+
+func (s *Session) flushWS() {
+	if len(s.wq) == 0 {
+		return
+	}
+	c := s.ws
+	if c == nil {
+		s.dropWS()
+		return
+	}
+	if c.loop == s.loop {
+		if !c.closed {
+			_, _ = c.gc.Writev(s.wq)
+		}
+		s.dropWS()
+		return
+	}
+	// Another loop owns the connection: hand it the batch.
+	bufs := make([][]byte, len(s.wq))
+	copy(bufs, s.wq)
+	refs := make([]*Prepared, len(s.wrefs))
+	copy(refs, s.wrefs)
+	err := c.gc.AsyncWritev(bufs, func(gnet.Conn, error) error {
+		for _, p := range refs {
+			p.Release()
+		}
+		return nil
+	})
+	if err != nil {
+		for _, p := range refs {
+			p.Release()
+		}
+	}
+	for i := range s.wq {
+		s.wq[i] = nil
+		s.wrefs[i] = nil
+	}
+	s.wq, s.wrefs, s.wbytes = s.wq[:0], s.wrefs[:0], 0
+}
+
+func (s *Session) dropWS() {
+	for i, p := range s.wrefs {
+		p.Release()
+		s.wrefs[i] = nil
+		s.wq[i] = nil
+	}
+	s.wq, s.wrefs, s.wbytes = s.wq[:0], s.wrefs[:0], 0
+}
+
+func (s *Session) dropPolling() {
+	for i, p := range s.pq {
+		p.Release()
+		s.pq[i] = nil
+	}
+	s.pq, s.pqBytes = s.pq[:0], 0
+}
+
+// closeWith ends the session. serverSide: the server decided (send the
+// client a close: a close frame on WebSocket, "1" on polling).
+func (s *Session) closeWith(reason string, serverSide bool) {
+	if s.state == stateClosed {
+		return
+	}
+	wasOpen := s.state == stateOpen
+	s.hb.Stop()
+	s.upTimer.Stop()
+	if s.probe != nil {
+		s.probe.sendClose(s.loop)
+		s.probe = nil
+	}
+	if s.transport == transportWebSocket {
+		s.flushWS()
+		if s.ws != nil {
+			// Server-side closes carry a close frame; either way the
+			// connection goes with the session.
+			if serverSide {
+				s.ws.sendClose(s.loop)
+			} else {
+				s.ws.close(s.loop)
+			}
+		}
+		s.ws = nil
+		s.finish()
+	} else {
+		s.dropPolling()
+		switch {
+		case s.pendingGet != nil:
+			if serverSide {
+				s.enqueueForce(pktClose)
+				s.answerGet()
+			} else {
+				s.answerGetWith(pktNoop)
+			}
+			s.finish()
+		case serverSide && wasOpen && reason == "forced close":
+			// The "1" waits for the next GET (PROTOCOL.md §9), bounded.
+			s.state = stateClosing
+			s.enqueueForce(pktClose)
+			s.hb.fn = s.finish
+			s.hb.Reset(s.ep.cfg.PingTimeout + s.ep.cfg.PingInterval)
+		default:
+			s.finish()
+		}
+	}
+	if wasOpen {
+		s.ep.h.OnClose(s, reason)
+	}
+}
+
+func (s *Session) enqueueForce(p *Prepared) {
+	p.Retain()
+	s.pq = append(s.pq, p)
+	s.pqBytes += p.pollingLen()
+}
+
+// finish forgets the session: its sid stops working.
+func (s *Session) finish() {
+	if s.state == stateClosed {
+		return
+	}
+	s.state = stateClosed
+	s.hb.Stop()
+	s.dropPolling()
+	s.dropWS()
+	s.ep.unregister(s)
+	s.loop.freeSlot(s.slot)
+}
+
+// sendClose closes a WebSocket the way Engine.IO servers do: a close frame
+// without a status code (PROTOCOL.md §7), then the TCP connection.
+func (cn *conn) sendClose(from *Loop) {
+	cn.write(from, frame.CloseFrameNoStatus)
+	cn.close(from)
+}
+
+// onConnClosed: a connection the session used has gone.
+func (s *Session) onConnClosed(cn *conn) {
+	switch {
+	case cn == s.probe:
+		s.probe = nil
+		s.probed = false
+		s.upTimer.Stop()
+	case cn == s.ws:
+		s.ws = nil
+		s.closeWith("transport close", false)
+	case cn == s.pendingGet:
+		s.pendingGet = nil
+		if s.state == stateClosing {
+			s.finish()
+			return
+		}
+		s.closeWith("transport close", false)
+	}
+}
+
+// onHeartbeatTimer sends the next ping, or ends a session whose pong is late.
+func (s *Session) onHeartbeatTimer() {
+	if s.state != stateOpen {
+		return
+	}
+	if s.awaitingPong {
+		s.closeWith("ping timeout", true)
+		return
+	}
+	s.awaitingPong = true
+	s.enqueue(pktPing)
+	s.hb.Reset(s.ep.cfg.PingTimeout)
+}
+
+// onPong: the next ping is due pingInterval after the pong (PROTOCOL.md §9).
+func (s *Session) onPong() {
+	if !s.awaitingPong {
+		return
+	}
+	s.awaitingPong = false
+	s.hb.Reset(s.ep.cfg.PingInterval)
+}
+
+// onPacket handles one text Engine.IO packet from the client, on either
+// transport. It reports false when the session was closed.
+func (s *Session) onPacket(pkt []byte) bool {
+	t, data, err := codec.ParseEnginePacket(pkt)
+	if err != nil {
+		s.closeWith("parse error", true)
+		return false
+	}
+	switch t {
+	case codec.EngineMessage:
+		s.ep.h.OnMessage(s, data, false)
+	case codec.EnginePong:
+		s.onPong()
+	case codec.EngineClose:
+		s.closeWith("transport close", false)
+		return false
+	case codec.EnginePing:
+		// v4 heartbeats run server→client; a client ping is an error (E26, E46).
+		s.closeWith("parse error", true)
+		return false
+	default: // open, upgrade, noop: ignored (E31)
+	}
+	return s.state == stateOpen
+}
+
+// Writable reports whether a message written now goes out at once: a
+// WebSocket, or a polling session with a GET pending. Loop-only.
+func (s *Session) Writable() bool {
+	if s.state != stateOpen {
+		return false
+	}
+	return s.transport == transportWebSocket || s.pendingGet != nil
+}

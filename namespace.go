@@ -1,0 +1,348 @@
+package riptide
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riptide-io/riptide/engine"
+	"github.com/riptide-io/riptide/room"
+)
+
+// Middleware runs for every socket connecting to a namespace, in the order
+// added, before the connection handlers. It calls next exactly once: with
+// nil to go on, with an error to refuse (the client's connect_error; use
+// *ConnectError to attach data). next may be called later, from any
+// goroutine. The middleware itself runs on the connection's loop: it must
+// not block.
+type Middleware func(s *Socket, next func(err error))
+
+// Namespace is a communication channel multiplexed over connections (Node's
+// io.of(name)). Its methods are goroutine-safe.
+type Namespace struct {
+	name   string
+	srv    *Server
+	parent *ParentNamespace
+
+	mu          sync.RWMutex
+	middlewares []Middleware
+	onConn      []func(*Socket)
+	sockets     map[string]*Socket
+
+	ackIDs atomic.Int64
+}
+
+func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
+	return &Namespace{name: name, srv: srv, parent: parent, sockets: map[string]*Socket{}}
+}
+
+// Name is the namespace's name ("/", "/chat").
+func (n *Namespace) Name() string { return n.name }
+
+// Server is the namespace's server.
+func (n *Namespace) Server() *Server { return n.srv }
+
+// Use adds a middleware (see Middleware).
+func (n *Namespace) Use(mw Middleware) {
+	n.mu.Lock()
+	n.middlewares = append(n.middlewares, mw)
+	n.mu.Unlock()
+}
+
+// OnConnection adds a handler called for every socket that connects, after
+// the CONNECT reply has been sent (PROTOCOL.md §15.9). It runs on the
+// socket's loop: register the socket's event handlers here.
+func (n *Namespace) OnConnection(fn func(s *Socket)) {
+	n.mu.Lock()
+	n.onConn = append(n.onConn, fn)
+	n.mu.Unlock()
+}
+
+// Socket returns the connected socket with that id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+// Len is the number of connected sockets.
+func (n *Namespace) Len() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.sockets)
+}
+
+// middlewareChain is the parent's middlewares, then the namespace's own.
+func (n *Namespace) middlewareChain() []Middleware {
+	var out []Middleware
+	if n.parent != nil {
+		n.parent.mu.RLock()
+		out = append(out, n.parent.middlewares...)
+		n.parent.mu.RUnlock()
+	}
+	n.mu.RLock()
+	out = append(out, n.middlewares...)
+	n.mu.RUnlock()
+	return out
+}
+
+func (n *Namespace) connectionHandlers() []func(*Socket) {
+	var out []func(*Socket)
+	if n.parent != nil {
+		n.parent.mu.RLock()
+		out = append(out, n.parent.onConn...)
+		n.parent.mu.RUnlock()
+	}
+	n.mu.RLock()
+	out = append(out, n.onConn...)
+	n.mu.RUnlock()
+	return out
+}
+
+// runMiddlewares runs the chain, then done with the first error or nil.
+// done runs on the socket's loop.
+func (n *Namespace) runMiddlewares(s *Socket, done func(error)) {
+	chain := n.middlewareChain()
+	var step func(i int)
+	step = func(i int) {
+		if i == len(chain) {
+			done(nil)
+			return
+		}
+		var (
+			mu         sync.Mutex
+			inCall     = true
+			called     bool
+			syncErr    error
+			syncCalled bool
+		)
+		next := func(err error) {
+			mu.Lock()
+			if called {
+				mu.Unlock()
+				return
+			}
+			called = true
+			if inCall {
+				syncErr, syncCalled = err, true
+				mu.Unlock()
+				return
+			}
+			mu.Unlock()
+			s.loop.Post(func() {
+				if err != nil {
+					done(err)
+				} else {
+					step(i + 1)
+				}
+			})
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if !called {
+						called, syncCalled = true, true
+						syncErr = &ConnectError{Message: "middleware panic"}
+					}
+					mu.Unlock()
+					n.srv.cfg.Logger.Error("riptide: middleware panic", "namespace", n.name, "panic", r)
+				}
+			}()
+			chain[i](s, next)
+		}()
+		mu.Lock()
+		inCall = false
+		sc, se := syncCalled, syncErr
+		mu.Unlock()
+		if sc {
+			if se != nil {
+				done(se)
+			} else {
+				step(i + 1)
+			}
+		}
+	}
+	step(0)
+}
+
+func (n *Namespace) add(s *Socket) {
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+}
+
+func (n *Namespace) remove(s *Socket) {
+	n.mu.Lock()
+	delete(n.sockets, s.id)
+	empty := len(n.sockets) == 0
+	n.mu.Unlock()
+	if empty && n.parent != nil && n.srv.cfg.CleanupEmptyChildNamespaces {
+		n.parent.removeChild(n)
+	}
+}
+
+// forEachSocket calls fn for every connected socket (a snapshot).
+func (n *Namespace) forEachSocket(fn func(*Socket)) {
+	n.mu.RLock()
+	list := make([]*Socket, 0, len(n.sockets))
+	for _, s := range n.sockets {
+		list = append(list, s)
+	}
+	n.mu.RUnlock()
+	for _, s := range list {
+		fn(s)
+	}
+}
+
+// shard returns the namespace's room shard on a loop, creating it.
+// Loop-only.
+func (n *Namespace) shard(l *engine.Loop) *room.Shard {
+	ls := loopStateOf(l)
+	sh := ls.shards[n]
+	if sh == nil {
+		sh = room.NewShard()
+		ls.shards[n] = sh
+	}
+	return sh
+}
+
+// loopState is the Socket.IO layer's per-loop state: a room shard per
+// namespace and scratch space for broadcasts. Loop-only.
+type loopState struct {
+	shards  map[*Namespace]*room.Shard
+	sel     room.Bitset
+	toSlots []uint32
+	exSlots []uint32
+}
+
+func loopStateOf(l *engine.Loop) *loopState {
+	if ls, ok := l.Data.(*loopState); ok {
+		return ls
+	}
+	ls := &loopState{shards: map[*Namespace]*room.Shard{}}
+	l.Data = ls
+	return ls
+}
+
+// Broadcast operator shortcuts: see BroadcastOperator.
+
+// Emit emits to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error { return n.op().Emit(event, args...) }
+
+// Send emits a "message" event to every socket of the namespace.
+func (n *Namespace) Send(args ...any) error { return n.op().Emit("message", args...) }
+
+// To targets rooms (or socket ids).
+func (n *Namespace) To(rooms ...string) BroadcastOperator { return n.op().To(rooms...) }
+
+// In is To.
+func (n *Namespace) In(rooms ...string) BroadcastOperator { return n.op().To(rooms...) }
+
+// Except excludes rooms (or socket ids).
+func (n *Namespace) Except(rooms ...string) BroadcastOperator { return n.op().Except(rooms...) }
+
+// Volatile drops the packet for sockets that cannot take it now.
+func (n *Namespace) Volatile() BroadcastOperator { return n.op().Volatile() }
+
+// Local restricts the broadcast to this node.
+func (n *Namespace) Local() BroadcastOperator { return n.op().Local() }
+
+// Compress is accepted for Node compatibility (see BroadcastOperator).
+func (n *Namespace) Compress(c bool) BroadcastOperator { return n.op().Compress(c) }
+
+// Timeout sets the acknowledgement timeout of EmitWithAck.
+func (n *Namespace) Timeout(d time.Duration) BroadcastOperator { return n.op().Timeout(d) }
+
+// FetchSockets returns the namespace's sockets.
+func (n *Namespace) FetchSockets() []*Socket { return n.op().FetchSockets() }
+
+// SocketsJoin makes every socket join rooms.
+func (n *Namespace) SocketsJoin(rooms ...string) { n.op().SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket leave rooms.
+func (n *Namespace) SocketsLeave(rooms ...string) { n.op().SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket; close also closes their
+// connections.
+func (n *Namespace) DisconnectSockets(close bool) { n.op().DisconnectSockets(close) }
+
+func (n *Namespace) op() BroadcastOperator { return BroadcastOperator{nsp: n} }
+
+// ParentNamespace creates child namespaces on demand for the names its
+// matcher accepts (Node's io.of(/regex/) or io.of(fn)). Middlewares and
+// connection handlers added to it apply to every child. A broadcast on the
+// parent reaches every child.
+type ParentNamespace struct {
+	srv   *Server
+	match func(name string, auth Args) bool
+
+	mu          sync.RWMutex
+	middlewares []Middleware
+	onConn      []func(*Socket)
+	children    map[string]*Namespace
+}
+
+func newParentNamespace(srv *Server, fn func(string, Args) bool) *ParentNamespace {
+	return &ParentNamespace{srv: srv, match: fn, children: map[string]*Namespace{}}
+}
+
+// Use adds a middleware for every child namespace.
+func (p *ParentNamespace) Use(mw Middleware) {
+	p.mu.Lock()
+	p.middlewares = append(p.middlewares, mw)
+	p.mu.Unlock()
+}
+
+// OnConnection adds a connection handler for every child namespace.
+func (p *ParentNamespace) OnConnection(fn func(*Socket)) {
+	p.mu.Lock()
+	p.onConn = append(p.onConn, fn)
+	p.mu.Unlock()
+}
+
+// Emit emits to every socket of every child namespace.
+func (p *ParentNamespace) Emit(event string, args ...any) error {
+	for _, c := range p.Children() {
+		if err := c.Emit(event, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Children returns the child namespaces created so far.
+func (p *ParentNamespace) Children() []*Namespace {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make([]*Namespace, 0, len(p.children))
+	for _, c := range p.children {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (p *ParentNamespace) child(name string) *Namespace {
+	p.mu.Lock()
+	c := p.children[name]
+	if c == nil {
+		c = newNamespace(p.srv, name, p)
+		p.children[name] = c
+	}
+	p.mu.Unlock()
+	p.srv.mu.Lock()
+	if p.srv.nsps[name] == nil {
+		p.srv.nsps[name] = c
+	}
+	p.srv.mu.Unlock()
+	return c
+}
+
+func (p *ParentNamespace) removeChild(n *Namespace) {
+	p.mu.Lock()
+	if p.children[n.name] == n {
+		delete(p.children, n.name)
+	}
+	p.mu.Unlock()
+	p.srv.removeNamespace(n)
+}

@@ -1,0 +1,625 @@
+package riptide
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riptide-io/riptide/codec"
+	"github.com/riptide-io/riptide/engine"
+)
+
+// EventHandler handles one event: args are the client's arguments
+// (borrowed until the handler returns), ack answers the client's callback
+// (nil when it sent none). It runs on the socket's loop and must not block.
+type EventHandler func(args Args, ack Ack)
+
+// AnyHandler sees every incoming event (OnAny).
+type AnyHandler func(event string, args Args)
+
+// AnyOutgoingHandler sees every outgoing event (OnAnyOutgoing).
+type AnyOutgoingHandler func(event string, args []any)
+
+// AckCallback receives a client's acknowledgement (reply borrowed until it
+// returns) or an error: ErrAckTimeout, ErrDisconnected.
+type AckCallback func(reply Args, err error)
+
+// Handshake is what the client sent to connect (Node's socket.handshake).
+type Handshake struct {
+	Headers http.Header
+	Query   url.Values
+	// Auth is the CONNECT payload as JSON ("{}" when none).
+	Auth    []byte
+	Address string
+	Time    string
+	Issued  int64 // Unix milliseconds
+	URL     string
+	Secure  bool
+	XDomain bool
+}
+
+// Socket is one client's connection to one namespace (Node's socket). Its
+// methods are goroutine-safe unless they say otherwise.
+type Socket struct {
+	id     string
+	nsp    *Namespace
+	client *client
+	sess   *engine.Session
+	loop   *engine.Loop
+	slot   uint32
+	hs     *Handshake
+
+	connected atomic.Bool
+
+	// Data is free for the application (Node's socket.data).
+	Data any
+
+	mu        sync.Mutex
+	rooms     []string // a snapshot of the shard, for Rooms and FetchSockets
+	handlers  map[string][]*listener
+	anyIn     []AnyHandler
+	anyOut    []AnyOutgoingHandler
+	packetMW  []func(event string, args Args) error
+	onDisc    []func(reason string)
+	onDiscing []func(reason string)
+	onErr     []func(err error)
+
+	acks map[int64]*pendingAck // loop-only
+}
+
+type listener struct {
+	fn   EventHandler
+	once bool
+}
+
+type pendingAck struct {
+	cb    AckCallback
+	timer *engine.Timer
+}
+
+func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
+	s := &Socket{
+		id:       newSocketID(),
+		nsp:      nsp,
+		client:   c,
+		sess:     c.sess,
+		loop:     c.sess.Loop(),
+		slot:     c.sess.Slot(),
+		handlers: map[string][]*listener{},
+	}
+	req := c.sess.Request()
+	a := []byte("{}")
+	if auth != nil {
+		a = append([]byte(nil), auth...)
+	}
+	now := time.Now()
+	s.hs = &Handshake{
+		Headers: req.Header,
+		Query:   req.URL.Query(),
+		Auth:    a,
+		Address: req.RemoteAddr,
+		Time:    now.Format(time.RFC1123),
+		Issued:  now.UnixMilli(),
+		URL:     req.URL.String(),
+		Secure:  req.Secure,
+		XDomain: req.Header.Get("Origin") != "",
+	}
+	return s
+}
+
+// newSocketID returns 20 URL-safe characters, unrelated to the Engine.IO
+// sid (PROTOCOL.md §15.10: never leak the polling credential).
+func newSocketID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ID is the socket's id, also the name of its own room.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace is the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake is the connection's handshake. Do not modify it.
+func (s *Socket) Handshake() *Handshake { return s.hs }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool { return s.connected.Load() }
+
+// Transport is the connection's current transport. Loop-only.
+func (s *Socket) Transport() string { return s.sess.Transport() }
+
+// On adds a handler for event.
+func (s *Socket) On(event string, fn EventHandler) { s.addListener(event, fn, false) }
+
+// Once adds a handler called at most once.
+func (s *Socket) Once(event string, fn EventHandler) { s.addListener(event, fn, true) }
+
+func (s *Socket) addListener(event string, fn EventHandler, once bool) {
+	s.mu.Lock()
+	// Copy on write: dispatch iterates without the lock.
+	s.handlers[event] = append(slices.Clip(s.handlers[event]), &listener{fn: fn, once: once})
+	s.mu.Unlock()
+}
+
+// Off removes every handler of event.
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.handlers, event)
+	s.mu.Unlock()
+}
+
+// OnAny adds a handler for every incoming event, called before the event's
+// own handlers.
+func (s *Socket) OnAny(fn AnyHandler) {
+	s.mu.Lock()
+	s.anyIn = append(slices.Clip(s.anyIn), fn)
+	s.mu.Unlock()
+}
+
+// PrependAny adds a catch-all handler in front of the others.
+func (s *Socket) PrependAny(fn AnyHandler) {
+	s.mu.Lock()
+	s.anyIn = append([]AnyHandler{fn}, s.anyIn...)
+	s.mu.Unlock()
+}
+
+// OffAny removes every catch-all handler.
+func (s *Socket) OffAny() {
+	s.mu.Lock()
+	s.anyIn = nil
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing adds a handler for every event the socket emits.
+func (s *Socket) OnAnyOutgoing(fn AnyOutgoingHandler) {
+	s.mu.Lock()
+	s.anyOut = append(slices.Clip(s.anyOut), fn)
+	s.mu.Unlock()
+}
+
+// PrependAnyOutgoing adds an outgoing catch-all in front of the others.
+func (s *Socket) PrependAnyOutgoing(fn AnyOutgoingHandler) {
+	s.mu.Lock()
+	s.anyOut = append([]AnyOutgoingHandler{fn}, s.anyOut...)
+	s.mu.Unlock()
+}
+
+// OffAnyOutgoing removes every outgoing catch-all.
+func (s *Socket) OffAnyOutgoing() {
+	s.mu.Lock()
+	s.anyOut = nil
+	s.mu.Unlock()
+}
+
+// Use adds a per-packet middleware: it sees every incoming event before
+// the handlers; an error drops the event and reaches OnError.
+func (s *Socket) Use(fn func(event string, args Args) error) {
+	s.mu.Lock()
+	s.packetMW = append(slices.Clip(s.packetMW), fn)
+	s.mu.Unlock()
+}
+
+// OnError adds a handler for errors of per-packet middlewares.
+func (s *Socket) OnError(fn func(err error)) {
+	s.mu.Lock()
+	s.onErr = append(slices.Clip(s.onErr), fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting adds a handler called when the socket is about to
+// disconnect, while its rooms are still readable.
+func (s *Socket) OnDisconnecting(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDiscing = append(slices.Clip(s.onDiscing), fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a handler called once the socket has disconnected,
+// with the reason (ReasonTransportClose...).
+func (s *Socket) OnDisconnect(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDisc = append(slices.Clip(s.onDisc), fn)
+	s.mu.Unlock()
+}
+
+// Emit sends event with args to this socket. []byte values (at any depth
+// of []any and map[string]any) travel as binary attachments.
+func (s *Socket) Emit(event string, args ...any) error {
+	if codec.IsReservedEvent(event) {
+		return ErrReservedEvent
+	}
+	return s.emit(event, args, codec.NoAckID)
+}
+
+// Send emits a "message" event.
+func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
+
+// Timeout returns an emitter whose EmitWithAck fails with ErrAckTimeout
+// after d.
+func (s *Socket) Timeout(d time.Duration) SocketEmitter { return SocketEmitter{s: s, timeout: d} }
+
+// EmitWithAck emits event and calls cb with the client's acknowledgement,
+// on the socket's loop. Without a Timeout it waits until the client
+// answers or disconnects.
+func (s *Socket) EmitWithAck(event string, cb AckCallback, args ...any) error {
+	return SocketEmitter{s: s}.EmitWithAck(event, cb, args...)
+}
+
+// SocketEmitter emits with an acknowledgement timeout (Socket.Timeout).
+type SocketEmitter struct {
+	s       *Socket
+	timeout time.Duration
+}
+
+// EmitWithAck is Socket.EmitWithAck with the emitter's timeout.
+func (e SocketEmitter) EmitWithAck(event string, cb AckCallback, args ...any) error {
+	s := e.s
+	if codec.IsReservedEvent(event) {
+		return ErrReservedEvent
+	}
+	id := s.nsp.ackIDs.Add(1) - 1
+	timeout := e.timeout
+	s.loop.Post(func() {
+		if !s.connected.Load() {
+			cb(Args{}, ErrDisconnected)
+			return
+		}
+		pa := &pendingAck{cb: cb}
+		if timeout > 0 {
+			pa.timer = s.loop.NewTimer(func() {
+				if s.acks[id] == pa {
+					delete(s.acks, id)
+					cb(Args{}, ErrAckTimeout)
+				}
+			})
+			pa.timer.Reset(timeout)
+		}
+		if s.acks == nil {
+			s.acks = map[int64]*pendingAck{}
+		}
+		s.acks[id] = pa
+	})
+	return s.emit(event, args, id)
+}
+
+func (s *Socket) emit(event string, args []any, id int64) error {
+	s.mu.Lock()
+	out := s.anyOut
+	s.mu.Unlock()
+	for _, fn := range out {
+		fn(event, args)
+	}
+	msgs, err := encodeEvent(s.nsp.name, id, event, args)
+	if err != nil {
+		return err
+	}
+	for _, p := range msgs {
+		s.sess.SendPrepared(p)
+		p.Release()
+	}
+	return nil
+}
+
+// encodeEvent encodes an EVENT once: the text packet, then one binary
+// message per attachment. Each Prepared has one reference for the caller.
+func encodeEvent(nsp string, id int64, event string, args []any) ([]*engine.Prepared, error) {
+	p := engine.NewPrepared()
+	b := append(p.B(), byte(codec.EngineMessage))
+	out, att, err := codec.AppendEvent(b, nsp, id, event, args)
+	if err != nil {
+		p.Release()
+		return nil, err
+	}
+	p.SetB(out)
+	p.Seal(false)
+	return withAttachments(p, att), nil
+}
+
+func encodeAck(nsp string, id int64, args []any) ([]*engine.Prepared, error) {
+	p := engine.NewPrepared()
+	b := append(p.B(), byte(codec.EngineMessage))
+	out, att, err := codec.AppendAck(b, nsp, id, args)
+	if err != nil {
+		p.Release()
+		return nil, err
+	}
+	p.SetB(out)
+	p.Seal(false)
+	return withAttachments(p, att), nil
+}
+
+func withAttachments(p *engine.Prepared, att [][]byte) []*engine.Prepared {
+	msgs := make([]*engine.Prepared, 0, 1+len(att))
+	msgs = append(msgs, p)
+	for _, a := range att {
+		bp := engine.NewPrepared()
+		bp.SetB(append(bp.B(), a...))
+		msgs = append(msgs, bp.Seal(true))
+	}
+	return msgs
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) {
+	s.mu.Lock()
+	var added []string
+	for _, r := range rooms {
+		if r != s.id && !slices.Contains(s.rooms, r) {
+			s.rooms = append(s.rooms, r)
+			added = append(added, r)
+		}
+	}
+	s.mu.Unlock()
+	if len(added) == 0 {
+		return
+	}
+	s.loop.Post(func() {
+		if !s.connected.Load() {
+			return
+		}
+		sh := s.nsp.shard(s.loop)
+		for _, r := range added {
+			sh.Join(s.slot, r)
+		}
+	})
+}
+
+// Leave removes the socket from a room.
+func (s *Socket) Leave(room string) {
+	s.mu.Lock()
+	i := slices.Index(s.rooms, room)
+	if i < 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.rooms = slices.Delete(s.rooms, i, i+1)
+	s.mu.Unlock()
+	s.loop.Post(func() {
+		if s.connected.Load() {
+			s.nsp.shard(s.loop).Leave(s.slot, room)
+		}
+	})
+}
+
+// Rooms returns the socket's rooms, its own id room first.
+func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string{s.id}, s.rooms...)
+}
+
+// inRoom reports membership, for FetchSockets and friends.
+func (s *Socket) inRoom(r string) bool {
+	if r == s.id {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.rooms, r)
+}
+
+// Disconnect disconnects the socket from its namespace (reason "server
+// namespace disconnect"); with close, it closes the whole connection
+// ("forced server close").
+func (s *Socket) Disconnect(close bool) {
+	s.loop.Post(func() {
+		if !s.connected.Load() {
+			return
+		}
+		if close {
+			s.client.close(ReasonForcedServerClose)
+			return
+		}
+		s.onDisconnect(ReasonServerNamespaceDisconnect, true)
+	})
+}
+
+// To targets rooms, excluding this socket (Node's socket.to(room)).
+func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
+
+// In is To.
+func (s *Socket) In(rooms ...string) BroadcastOperator { return s.To(rooms...) }
+
+// Except targets every other socket except rooms.
+func (s *Socket) Except(rooms ...string) BroadcastOperator { return s.Broadcast().Except(rooms...) }
+
+// Broadcast targets every other socket of the namespace.
+func (s *Socket) Broadcast() BroadcastOperator {
+	return BroadcastOperator{nsp: s.nsp}.Except(s.id)
+}
+
+// Volatile returns an operator targeting only this socket, dropping the
+// packet when the connection cannot take it now.
+func (s *Socket) Volatile() BroadcastOperator {
+	return BroadcastOperator{nsp: s.nsp}.To(s.id).Volatile()
+}
+
+// onConnect completes a namespace connection: reply, then handlers.
+// Loop-only.
+func (s *Socket) onConnect() {
+	s.connected.Store(true)
+	s.nsp.add(s)
+	s.nsp.shard(s.loop).Add(s.slot)
+	p := engine.NewPrepared()
+	b := append(p.B(), byte(codec.EngineMessage))
+	p.SetB(codec.AppendConnect(b, s.nsp.name, s.id, ""))
+	p.Seal(false)
+	s.sess.SendPrepared(p)
+	p.Release()
+	for _, fn := range s.nsp.connectionHandlers() {
+		s.safely("connection", func() { fn(s) })
+		if !s.connected.Load() {
+			return
+		}
+	}
+}
+
+// onDisconnect ends the socket. Loop-only.
+func (s *Socket) onDisconnect(reason string, sendPacket bool) {
+	c := s.client
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	if !s.connected.Load() {
+		return
+	}
+	s.mu.Lock()
+	discing := s.onDiscing
+	s.mu.Unlock()
+	for _, fn := range discing {
+		s.safely("disconnecting", func() { fn(reason) })
+	}
+	s.connected.Store(false)
+	ls := loopStateOf(s.loop)
+	if sh := ls.shards[s.nsp]; sh != nil {
+		sh.Remove(s.slot, nil)
+		if sh.Size() == 0 {
+			delete(ls.shards, s.nsp)
+		}
+	}
+	s.nsp.remove(s)
+	for id, pa := range s.acks {
+		delete(s.acks, id)
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+		pa.cb(Args{}, ErrDisconnected)
+	}
+	if sendPacket {
+		p := engine.NewPrepared()
+		b := append(p.B(), byte(codec.EngineMessage))
+		p.SetB(codec.AppendDisconnect(b, s.nsp.name))
+		p.Seal(false)
+		s.sess.SendPrepared(p)
+		p.Release()
+	}
+	s.mu.Lock()
+	disc := s.onDisc
+	s.rooms = nil
+	s.mu.Unlock()
+	for _, fn := range disc {
+		s.safely("disconnect", func() { fn(reason) })
+	}
+}
+
+// safely runs user code; a panic is logged and disconnects only this
+// socket's connection.
+func (s *Socket) safely(what string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.nsp.srv.cfg.Logger.Error("riptide: handler panic", "handler", what, "namespace", s.nsp.name, "socket", s.id, "panic", r)
+			s.client.close(ReasonServerShuttingDown)
+		}
+	}()
+	fn()
+}
+
+// onEvent dispatches an EVENT. Loop-only.
+func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
+	c := s.client
+	rawName, isString, err := codec.EventName(pkt.Data)
+	if err != nil {
+		c.protocolError()
+		return
+	}
+	all, err := codec.SplitArgs(pkt.Data, c.argsScratch[:0])
+	if err != nil {
+		c.protocolError()
+		return
+	}
+	c.argsScratch = all[:0]
+	args := Args{raw: all[1:], att: att}
+	var ack Ack
+	if pkt.ID >= 0 {
+		ack = s.ackFunc(pkt.ID)
+	}
+	var name string
+	if isString {
+		nb, err := codec.UnquoteString(nil, rawName)
+		if err != nil {
+			c.protocolError()
+			return
+		}
+		name = string(nb)
+	} else {
+		name = string(rawName)
+	}
+	s.mu.Lock()
+	mws, anyIn, ls := s.packetMW, s.anyIn, s.handlers[name]
+	errs := s.onErr
+	s.mu.Unlock()
+	for _, mw := range mws {
+		var merr error
+		s.safely("middleware", func() { merr = mw(name, args) })
+		if merr != nil {
+			for _, fn := range errs {
+				s.safely("error", func() { fn(merr) })
+			}
+			return
+		}
+	}
+	for _, fn := range anyIn {
+		s.safely("any", func() { fn(name, args) })
+	}
+	for _, l := range ls {
+		if l.once {
+			s.removeListener(name, l)
+		}
+		s.safely(name, func() { l.fn(args, ack) })
+	}
+}
+
+func (s *Socket) removeListener(event string, l *listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls := s.handlers[event]
+	if i := slices.Index(ls, l); i >= 0 {
+		s.handlers[event] = slices.Delete(slices.Clone(ls), i, i+1)
+	}
+}
+
+// ackFunc answers the client's ack id once, from any goroutine.
+func (s *Socket) ackFunc(id int64) Ack {
+	var done atomic.Bool
+	return func(args ...any) {
+		if !done.CompareAndSwap(false, true) {
+			return
+		}
+		msgs, err := encodeAck(s.nsp.name, id, args)
+		if err != nil {
+			s.nsp.srv.cfg.Logger.Warn("riptide: ack not encodable", "err", err)
+			return
+		}
+		for _, p := range msgs {
+			s.sess.SendPrepared(p)
+			p.Release()
+		}
+	}
+}
+
+// onAck delivers a client's ACK to the waiting EmitWithAck. Loop-only.
+func (s *Socket) onAck(pkt *codec.Packet, att [][]byte) {
+	pa := s.acks[pkt.ID]
+	if pa == nil {
+		return // S11: unknown ids are ignored
+	}
+	delete(s.acks, pkt.ID)
+	if pa.timer != nil {
+		pa.timer.Stop()
+	}
+	c := s.client
+	all, err := codec.SplitArgs(pkt.Data, c.argsScratch[:0])
+	if err != nil {
+		c.protocolError()
+		return
+	}
+	c.argsScratch = all[:0]
+	s.safely("ack", func() { pa.cb(Args{raw: all, att: att}, nil) })
+}
