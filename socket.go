@@ -515,7 +515,7 @@ func (s *Socket) safely(what string, fn func()) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.nsp.srv.cfg.Logger.Error("riptide: handler panic", "handler", what, "namespace", s.nsp.name, "socket", s.id, "panic", r)
-			s.client.close(ReasonServerShuttingDown)
+			s.client.close(ReasonForcedServerClose)
 		}
 	}()
 	fn()

@@ -49,7 +49,8 @@ type Loop struct {
 	b64     []byte
 	chunk   []byte
 
-	stopTick chan struct{}
+	stopTick   chan struct{}
+	detachedEP *Endpoint
 }
 
 type opKind uint8
@@ -130,7 +131,7 @@ func (t tickRunnable) Run(context.Context) error {
 func (l *Loop) post(o op) {
 	l.mu.Lock()
 	l.inbox = append(l.inbox, o)
-	wake := !l.inCallback && !l.wakeScheduled
+	wake := !l.inCallback && !l.wakeScheduled && l.el != nil
 	if wake {
 		l.wakeScheduled = true
 	}

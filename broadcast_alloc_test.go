@@ -1,0 +1,116 @@
+package riptide
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/riptide-io/riptide/codec"
+	"github.com/riptide-io/riptide/engine"
+)
+
+// detachedSockets connects n sockets of nsp on a detached loop (no
+// network): the broadcast path runs exactly as on a real loop.
+func detachedSockets(tb testing.TB, srv *Server, nsp *Namespace, l *engine.Loop, n int) []*Socket {
+	tb.Helper()
+	out := make([]*Socket, 0, n)
+	l.Run(func() {
+		for i := 0; i < n; i++ {
+			sess := l.NewDetachedSession((*engineHandler)(srv))
+			c := newClient(srv, sess)
+			sess.Data = c
+			s := newSocket(nsp, c, nil)
+			c.sockets[nsp.name] = s
+			s.onConnect()
+			out = append(out, s)
+		}
+	})
+	return out
+}
+
+func joinAll(l *engine.Loop, socks []*Socket, pick func(i int) []string) {
+	for i, s := range socks {
+		s.Join(pick(i)...)
+	}
+	l.Run(func() {}) // apply the queued joins
+}
+
+// broadcastOnce is one broadcast on one loop: encode once, select, write.
+func broadcastOnce(b BroadcastOperator, l *engine.Loop) {
+	msgs, err := encodeEvent(b.nsp.name, codec.NoAckID, "tick", []any{codec.RawJSON(`{"sym":"AAPL","px":187.25}`)})
+	if err != nil {
+		panic(err)
+	}
+	l.Run(func() { b.deliverOnLoop(l, msgs, nil) })
+	for _, p := range msgs {
+		p.Release()
+	}
+}
+
+// TestBroadcastAllocsDoNotScale pins the encode-once design: a broadcast to
+// 10 sockets and to 10,000 allocates the same (nothing per recipient).
+func TestBroadcastAllocsDoNotScale(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race; pinned by the non-race run")
+	}
+	measure := func(n int) float64 {
+		srv := New(Config{})
+		l := engine.NewDetachedLoop()
+		socks := detachedSockets(t, srv, srv.root, l, n)
+		joinAll(l, socks, func(i int) []string {
+			if i%2 == 0 {
+				return []string{"even", "all"}
+			}
+			return []string{"odd", "all"}
+		})
+		op := srv.To("even", "odd").Except("nobody")
+		return testing.AllocsPerRun(20, func() { broadcastOnce(op, l) })
+	}
+	small, large := measure(10), measure(10_000)
+	t.Logf("allocations per broadcast: 10 recipients %.1f, 10,000 recipients %.1f", small, large)
+	if large > small {
+		t.Fatalf("a broadcast to 10,000 sockets allocates %.1f times, to 10 sockets %.1f: something allocates per recipient", large, small)
+	}
+}
+
+// TestBroadcastReachesExactlyTheSelection checks the set algebra end to end
+// on a detached loop: bytes written per socket.
+func TestBroadcastReachesExactlyTheSelection(t *testing.T) {
+	srv := New(Config{})
+	l := engine.NewDetachedLoop()
+	socks := detachedSockets(t, srv, srv.root, l, 6)
+	rooms := [][]string{{"a"}, {"a", "b"}, {"b"}, {"c"}, {"a", "c"}, nil}
+	joinAll(l, socks, func(i int) []string { return rooms[i] })
+	before := make([]int64, len(socks))
+	for i, s := range socks {
+		before[i] = s.sess.Written()
+	}
+	broadcastOnce(srv.To("a", "b").Except("c").Except(socks[2].ID()), l)
+	want := []bool{true, true, false, false, false, false}
+	for i, s := range socks {
+		got := s.sess.Written() > before[i]
+		if got != want[i] {
+			t.Errorf("socket %d (rooms %v): received=%v, want %v", i, rooms[i], got, want[i])
+		}
+	}
+}
+
+func BenchmarkBroadcast(b *testing.B) {
+	for _, n := range []int{1, 100, 10_000} {
+		for _, nrooms := range []int{1, 4} {
+			b.Run(fmt.Sprintf("recipients=%d/rooms=%d+except", n, nrooms), func(b *testing.B) {
+				srv := New(Config{})
+				l := engine.NewDetachedLoop()
+				socks := detachedSockets(b, srv, srv.root, l, n)
+				names := []string{"r0", "r1", "r2", "r3"}[:nrooms]
+				joinAll(l, socks, func(i int) []string { return []string{names[i%nrooms]} })
+				op := srv.To(names...).Except("x")
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					broadcastOnce(op, l)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/recipient")
+			})
+		}
+	}
+}
