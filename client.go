@@ -49,7 +49,9 @@ func (c *client) close(reason string) {
 		return
 	}
 	c.onClose(reason)
-	c.sess.CloseOnLoop(ReasonForcedClose)
+	// Through the session's queue, so packets already sent (DISCONNECT,
+	// CONNECT_ERROR) leave before the close.
+	c.sess.Close()
 }
 
 // onClose: the Engine.IO session ended; every socket disconnects.

@@ -405,21 +405,29 @@ func (s *Socket) inRoom(r string) bool {
 	return slices.Contains(s.rooms, r)
 }
 
-// Disconnect disconnects the socket from its namespace (reason "server
-// namespace disconnect"); with close, it closes the whole connection
-// ("forced server close").
+// Disconnect disconnects the socket from its namespace: the client gets a
+// DISCONNECT ("io server disconnect") and the socket's reason is "server
+// namespace disconnect". With close, every namespace of the connection is
+// disconnected that way and the connection itself is closed.
 func (s *Socket) Disconnect(close bool) {
 	s.loop.Post(func() {
 		if !s.connected.Load() {
 			return
 		}
-		if close {
-			s.client.close(ReasonForcedServerClose)
+		if !close {
+			s.onDisconnect(ReasonServerNamespaceDisconnect, true)
 			return
 		}
-		s.onDisconnect(ReasonServerNamespaceDisconnect, true)
+		for _, o := range s.client.sockets {
+			o.onDisconnect(ReasonServerNamespaceDisconnect, true)
+		}
+		s.client.close(ReasonServerNamespaceDisconnect)
 	})
 }
+
+// Conn is the Engine.IO session under the socket (Node's socket.conn):
+// Close on it closes the connection without a Socket.IO DISCONNECT.
+func (s *Socket) Conn() *engine.Session { return s.sess }
 
 // To targets rooms, excluding this socket (Node's socket.to(room)).
 func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }

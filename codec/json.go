@@ -324,6 +324,15 @@ func validJSON(b []byte, maxDepth int) error {
 
 const hexDigits = "0123456789abcdef"
 
+// asciiPlain[c] is true for the bytes appendString copies as they are without looking further: printable ASCII
+// other than '"' and '\\'.
+var asciiPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string exactly as JSON.stringify writes it: `"` and `\` escaped, \b \f \n \r \t
 // as short escapes, other U+0000..U+001F as lowercase \u00XX (PROTOCOL.md §15.12: 0x1E can never reach the
 // polling framing), everything else (<, >, &, U+2028, U+2029, DEL) raw. Invalid UTF-8, which a JS string cannot
@@ -332,12 +341,14 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && asciiPlain[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':

@@ -19,9 +19,14 @@ func (s *Session) onPollGet(cn *conn) {
 		cn.respondErrorFrom(l, 400, CodeUnknownSID)
 		return
 	case s.state == stateClosing:
+		// Queued data first; the close packet alone in a later poll.
 		s.pendingGet = cn
-		s.answerGet()
-		s.finish()
+		if len(s.pq) > 0 {
+			s.answerGet()
+		} else {
+			s.answerGetWith(pktClose)
+			s.finish()
+		}
 		return
 	case s.transport != transportPolling:
 		// Polling after the upgrade: transport mismatch (suite, E17).

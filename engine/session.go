@@ -283,7 +283,17 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 		s.ws = nil
 		s.finish()
 	} else {
-		s.dropPolling()
+		// What was queued before a server-side close still goes out,
+		// followed by the close packet.
+		if !serverSide {
+			s.dropPolling()
+		}
+		if serverSide && s.pendingGet != nil && len(s.pq) > 0 {
+			// Data first, the close packet in the next poll, as the
+			// reference does: socket.io-client handles a DISCONNECT a tick
+			// after its payload, so a "1" in the same payload would win.
+			s.answerGet()
+		}
 		switch {
 		case s.pendingGet != nil:
 			if serverSide {
@@ -293,10 +303,9 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 				s.answerGetWith(pktNoop)
 			}
 			s.finish()
-		case serverSide && wasOpen && reason == "forced close":
+		case serverSide && wasOpen && (reason == "forced close" || len(s.pq) > 0):
 			// The "1" waits for the next GET (PROTOCOL.md §9), bounded.
 			s.state = stateClosing
-			s.enqueueForce(pktClose)
 			s.hb.fn = s.finish
 			s.hb.Reset(s.ep.cfg.PingTimeout + s.ep.cfg.PingInterval)
 		default:
