@@ -1,6 +1,7 @@
 package riptide
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -70,8 +71,23 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
+	if !b.local {
+		if _, mem := b.nsp.srv.cfg.Adapter.(MemoryAdapter); !mem {
+			b.publish(msgs)
+		}
+	}
 	b.deliver(msgs, nil)
 	return nil
+}
+
+// publish hands the encoded packet to the adapter for the other nodes.
+func (b BroadcastOperator) publish(msgs []*engine.Prepared) {
+	packet := msgs[0].Packet()[1:] // without the Engine.IO message type
+	var att [][]byte
+	for _, p := range msgs[1:] {
+		att = append(att, p.Packet())
+	}
+	b.nsp.srv.cfg.Adapter.Broadcast(b.nsp.name, packet, att, b.options())
 }
 
 // deliver hands the encoded messages to every loop once; each loop selects
@@ -285,26 +301,44 @@ func (b BroadcastOperator) FetchSockets() []*Socket {
 	return out
 }
 
-// SocketsJoin makes the selected sockets join rooms.
+// FetchRemoteSockets returns the selected sockets of the other nodes of a
+// cluster (none with the default MemoryAdapter).
+func (b BroadcastOperator) FetchRemoteSockets(ctx context.Context) ([]RemoteSocket, error) {
+	if b.local {
+		return nil, nil
+	}
+	return b.nsp.srv.cfg.Adapter.FetchSockets(ctx, b.nsp.name, b.options())
+}
+
+// SocketsJoin makes the selected sockets join rooms, cluster-wide.
 func (b BroadcastOperator) SocketsJoin(rooms ...string) {
 	for _, s := range b.FetchSockets() {
 		s.Join(rooms...)
 	}
+	if !b.local {
+		b.nsp.srv.cfg.Adapter.AddSockets(b.nsp.name, b.options(), rooms)
+	}
 }
 
-// SocketsLeave makes the selected sockets leave rooms.
+// SocketsLeave makes the selected sockets leave rooms, cluster-wide.
 func (b BroadcastOperator) SocketsLeave(rooms ...string) {
 	for _, s := range b.FetchSockets() {
 		for _, r := range rooms {
 			s.Leave(r)
 		}
 	}
+	if !b.local {
+		b.nsp.srv.cfg.Adapter.DelSockets(b.nsp.name, b.options(), rooms)
+	}
 }
 
-// DisconnectSockets disconnects the selected sockets; close also closes
-// their connections.
+// DisconnectSockets disconnects the selected sockets, cluster-wide; close
+// also closes their connections.
 func (b BroadcastOperator) DisconnectSockets(close bool) {
 	for _, s := range b.FetchSockets() {
 		s.Disconnect(close)
+	}
+	if !b.local {
+		b.nsp.srv.cfg.Adapter.DisconnectSockets(b.nsp.name, b.options(), close)
 	}
 }

@@ -36,6 +36,10 @@ type Config struct {
 	// its last socket leaves. Default false (Node's default).
 	CleanupEmptyChildNamespaces bool
 
+	// Adapter connects the server to a cluster. Default: MemoryAdapter
+	// (a single node).
+	Adapter Adapter
+
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
 }
@@ -52,6 +56,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Adapter == nil {
+		c.Adapter = MemoryAdapter{}
 	}
 	return c
 }

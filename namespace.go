@@ -28,6 +28,7 @@ type Namespace struct {
 	middlewares []Middleware
 	onConn      []func(*Socket)
 	sockets     map[string]*Socket
+	serverSide  map[string][]func([]any)
 
 	ackIDs atomic.Int64
 }
@@ -345,4 +346,32 @@ func (p *ParentNamespace) removeChild(n *Namespace) {
 	}
 	p.mu.Unlock()
 	p.srv.removeNamespace(n)
+}
+
+// ServerSideEmit sends an event to the other nodes of the cluster (Node's
+// io.serverSideEmit); they receive it through OnServerSideEmit. With the
+// default MemoryAdapter there are no other nodes.
+func (n *Namespace) ServerSideEmit(event string, args ...any) error {
+	return n.srv.cfg.Adapter.ServerSideEmit(n.name, event, args)
+}
+
+// OnServerSideEmit registers the handler of events other nodes send with
+// ServerSideEmit. Adapters call HandleServerSideEmit to deliver them.
+func (n *Namespace) OnServerSideEmit(event string, fn func(args []any)) {
+	n.mu.Lock()
+	if n.serverSide == nil {
+		n.serverSide = map[string][]func([]any){}
+	}
+	n.serverSide[event] = append(n.serverSide[event], fn)
+	n.mu.Unlock()
+}
+
+// HandleServerSideEmit delivers an event another node sent. For adapters.
+func (n *Namespace) HandleServerSideEmit(event string, args []any) {
+	n.mu.RLock()
+	fns := n.serverSide[event]
+	n.mu.RUnlock()
+	for _, fn := range fns {
+		fn(args)
+	}
 }

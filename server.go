@@ -218,3 +218,8 @@ func (h *engineHandler) OnClose(s *engine.Session, reason string) {
 		c.onClose(reason)
 	}
 }
+
+// ServerSideEmit sends an event to the other nodes' default namespace.
+func (srv *Server) ServerSideEmit(event string, args ...any) error {
+	return srv.root.ServerSideEmit(event, args...)
+}

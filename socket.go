@@ -360,6 +360,7 @@ func (s *Socket) Join(rooms ...string) {
 	if len(added) == 0 {
 		return
 	}
+	s.nsp.srv.cfg.Adapter.AddAll(s.nsp.name, s.id, added)
 	s.loop.Post(func() {
 		if !s.connected.Load() {
 			return
@@ -381,6 +382,7 @@ func (s *Socket) Leave(room string) {
 	}
 	s.rooms = slices.Delete(s.rooms, i, i+1)
 	s.mu.Unlock()
+	s.nsp.srv.cfg.Adapter.Del(s.nsp.name, s.id, room)
 	s.loop.Post(func() {
 		if s.connected.Load() {
 			s.nsp.shard(s.loop).Leave(s.slot, room)
@@ -493,6 +495,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 		}
 	}
 	s.nsp.remove(s)
+	s.nsp.srv.cfg.Adapter.DelAll(s.nsp.name, s.id)
 	for id, pa := range s.acks {
 		delete(s.acks, id)
 		if pa.timer != nil {

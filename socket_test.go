@@ -1,0 +1,223 @@
+package riptide_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riptide-io/riptide"
+)
+
+func listen(t *testing.T, cfg riptide.Config, setup func(*riptide.Server)) *riptide.Server {
+	t.Helper()
+	srv := riptide.New(cfg)
+	setup(srv)
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func expect(t *testing.T, cl *wsClient, want string) {
+	t.Helper()
+	if got := cl.read(); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestBroadcastWithAckCollectsEveryReply(t *testing.T) {
+	conns := make(chan struct{}, 10)
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.OnConnection(func(*riptide.Socket) { conns <- struct{}{} })
+	})
+	a, b := dial(srv, ""), dial(srv, "")
+	<-conns
+	<-conns
+	type result struct {
+		replies [][]any
+		err     error
+	}
+	done := make(chan result, 1)
+	err := srv.Timeout(2*time.Second).EmitWithAck("question", func(replies [][]any, err error) {
+		done <- result{replies, err}
+	}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both clients get the same packet (encoded once, one ack id) and answer.
+	pa, pb := a.read(), b.read()
+	if pa != pb || !strings.HasPrefix(pa, "42") || !strings.HasSuffix(pa, `["question",1]`) {
+		t.Fatalf("got %q and %q", pa, pb)
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(pa, "42"), `["question",1]`)
+	a.send("43" + id + `["a"]`)
+	b.send("43" + id + `["b"]`)
+	r := <-done
+	if r.err != nil || len(r.replies) != 2 {
+		t.Fatalf("replies %v, err %v", r.replies, r.err)
+	}
+
+	// One client that never answers: the timeout reports the replies so far.
+	err = srv.Timeout(200*time.Millisecond).EmitWithAck("question", func(replies [][]any, err error) {
+		done <- result{replies, err}
+	}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa = a.read()
+	b.read()
+	id = strings.TrimSuffix(strings.TrimPrefix(pa, "42"), `["question",2]`)
+	a.send("43" + id + `["a"]`)
+	r = <-done
+	if !errors.Is(r.err, riptide.ErrAckTimeout) || len(r.replies) != 1 {
+		t.Fatalf("replies %v, err %v", r.replies, r.err)
+	}
+}
+
+func TestListenersOnceOffAny(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	record := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
+	ready := make(chan struct{}, 1)
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.OnConnection(func(sock *riptide.Socket) {
+			sock.OnAny(func(event string, _ riptide.Args) { record("any:" + event) })
+			sock.PrependAny(func(event string, _ riptide.Args) { record("first:" + event) })
+			sock.Once("once", func(riptide.Args, riptide.Ack) { record("once") })
+			sock.On("off", func(riptide.Args, riptide.Ack) { record("off") })
+			sock.Off("off")
+			sock.OnAnyOutgoing(func(event string, _ []any) { record("out:" + event) })
+			sock.On("done", func(_ riptide.Args, ack riptide.Ack) { _ = sock.Emit("bye"); ack() })
+			ready <- struct{}{}
+		})
+	})
+	cl := dial(srv, "")
+	<-ready
+	cl.send(`42["once"]`)
+	cl.send(`42["once"]`)
+	cl.send(`42["off"]`)
+	cl.send(`421["done"]`)
+	expect(t, cl, `42["bye"]`)
+	expect(t, cl, `431[]`)
+	mu.Lock()
+	defer mu.Unlock()
+	want := "first:once any:once once first:once any:once first:off any:off first:done any:done out:bye"
+	if got := strings.Join(seen, " "); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestMiddlewareAsyncNextAndHandshake(t *testing.T) {
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.Use(func(sock *riptide.Socket, next func(error)) {
+			go func() { // next from another goroutine, later
+				time.Sleep(20 * time.Millisecond)
+				if !strings.Contains(string(sock.Handshake().Auth), `"token":"ok"`) {
+					next(&riptide.ConnectError{Message: "bad token", Data: map[string]any{"retry": false}})
+					return
+				}
+				sock.Data = "authenticated"
+				next(nil)
+			}()
+		})
+		s.OnConnection(func(sock *riptide.Socket) {
+			_ = sock.Emit("hello", sock.Data, sock.Handshake().Query.Get("EIO"))
+		})
+	})
+	ok := dial(srv, `{"token":"ok"}`)
+	expect(t, ok, `42["hello","authenticated","4"]`)
+
+	bad := dialNoConnect(srv)
+	bad.send(`40{"token":"nope"}`)
+	expect(t, bad, `44{"message":"bad token","data":{"retry":false}}`)
+	// The connection stays up after a refusal (PROTOCOL.md §11).
+	bad.send(`40{"token":"ok"}`)
+	if got := bad.read(); !strings.HasPrefix(got, `40{"sid":"`) {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestHandlerPanicClosesOnlyItsConnection(t *testing.T) {
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.OnConnection(func(sock *riptide.Socket) {
+			sock.On("boom", func(riptide.Args, riptide.Ack) { panic("handler bug") })
+			sock.On("ping", func(_ riptide.Args, ack riptide.Ack) { ack("pong") })
+		})
+	})
+	victim, other := dial(srv, ""), dial(srv, "")
+	victim.send(`42["boom"]`)
+	if got := victim.read(); !strings.HasPrefix(got, "error") {
+		t.Fatalf("victim connection still open: %q", got)
+	}
+	other.send(`421["ping"]`)
+	expect(t, other, `431["pong"]`)
+}
+
+func TestConnectTimeout(t *testing.T) {
+	srv := listen(t, riptide.Config{ConnectTimeout: 200 * time.Millisecond}, func(*riptide.Server) {})
+	cl := dialNoConnect(srv)
+	start := time.Now()
+	if got := cl.read(); !strings.HasPrefix(got, "error") {
+		t.Fatalf("got %q", got)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("closed after %v", d)
+	}
+}
+
+func TestServerCloseDisconnectsClients(t *testing.T) {
+	reasons := make(chan string, 2)
+	srv := riptide.New(riptide.Config{})
+	srv.OnConnection(func(sock *riptide.Socket) {
+		sock.OnDisconnecting(func(string) {
+			if len(sock.Rooms()) != 2 {
+				reasons <- "rooms not readable while disconnecting"
+			}
+		})
+		sock.OnDisconnect(func(reason string) { reasons <- reason })
+		sock.Join("r")
+	})
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	cl := dial(srv, "")
+	time.Sleep(20 * time.Millisecond)
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-reasons; r != riptide.ReasonServerShuttingDown {
+		t.Fatalf("reason %q", r)
+	}
+	if got := cl.read(); !strings.HasPrefix(got, "error") {
+		t.Fatalf("client still connected: %q", got)
+	}
+}
+
+func TestTypedArgs(t *testing.T) {
+	type order struct {
+		Symbol string  `json:"symbol"`
+		Qty    int     `json:"qty"`
+		Price  float64 `json:"price"`
+		Memo   []byte  `json:"memo"`
+	}
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.OnConnection(func(sock *riptide.Socket) {
+			sock.On("order", func(args riptide.Args, ack riptide.Ack) {
+				o, err := riptide.Arg[order](args, 0)
+				if err != nil {
+					ack(err.Error())
+					return
+				}
+				ack(o.Symbol, o.Qty*2, o.Price, string(o.Memo))
+			})
+		})
+	})
+	cl := dial(srv, "")
+	// A binary attachment fills the []byte field.
+	cl.send(`451-1["order",{"symbol":"AAPL","qty":21,"price":187.5,"memo":{"_placeholder":true,"num":0}}]`)
+	cl.sendBinary([]byte("note"))
+	expect(t, cl, `431["AAPL",42,187.5,"note"]`)
+}
