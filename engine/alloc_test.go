@@ -48,9 +48,9 @@ func (f *fakeConn) RemoteAddr() net.Addr { return &net.TCPAddr{} }
 
 type nopHandler struct{ n int }
 
-func (h *nopHandler) OnOpen(*Session)                   {}
-func (h *nopHandler) OnMessage(*Session, []byte, bool)  { h.n++ }
-func (h *nopHandler) OnClose(*Session, string)          {}
+func (h *nopHandler) OnOpen(*Session)                  {}
+func (h *nopHandler) OnMessage(*Session, []byte, bool) { h.n++ }
+func (h *nopHandler) OnClose(*Session, string)         {}
 
 // loopFixture builds a loop with one established WebSocket session on a
 // fake connection, without gnet.

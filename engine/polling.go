@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/base64"
+	"time"
 
 	"github.com/riptide-io/riptide/codec"
 )
@@ -14,6 +15,9 @@ const pollContentType = "text/plain; charset=UTF-8"
 
 func (s *Session) onPollGet(cn *conn) {
 	l := s.loop
+	if s.heartbeatExpired(time.Now()) {
+		s.closeWith("ping timeout", true)
+	}
 	switch {
 	case s.state == stateClosed:
 		cn.respondErrorFrom(l, 400, CodeUnknownSID)
@@ -87,6 +91,9 @@ func (s *Session) answerGetWith(p *Prepared) {
 func (s *Session) onPollPost(cn *conn, body []byte) {
 	defer putBody(body)
 	l := s.loop
+	if s.heartbeatExpired(time.Now()) {
+		s.closeWith("ping timeout", true)
+	}
 	switch {
 	case s.state == stateClosed || s.state == stateClosing:
 		cn.respondErrorFrom(l, 400, CodeUnknownSID)

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/riptide-io/riptide/codec"
@@ -60,6 +62,7 @@ type Session struct {
 	// Heartbeat: hb fires the next ping, or the pong deadline.
 	hb           Timer
 	awaitingPong bool
+	pingDue      time.Time // when the current heartbeat's ping is (was) due
 
 	dirty bool
 
@@ -184,7 +187,7 @@ func (s *Session) enqueueOpen() {
 
 // open starts the heartbeat and tells the handler.
 func (s *Session) open() {
-	s.hb.Reset(s.ep.cfg.PingInterval)
+	s.armPing()
 	s.ep.h.OnOpen(s)
 }
 
@@ -283,9 +286,10 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 		s.ws = nil
 		s.finish()
 	} else {
-		// What was queued before a server-side close still goes out,
-		// followed by the close packet.
-		if !serverSide {
+		// What was queued before a forced close still goes out, followed
+		// by the close packet; on errors (ping timeout, parse error) the
+		// client is gone or broken and the queue is dropped.
+		if !serverSide || reason != "forced close" {
 			s.dropPolling()
 		}
 		if serverSide && s.pendingGet != nil && len(s.pq) > 0 {
@@ -303,7 +307,7 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 				s.answerGetWith(pktNoop)
 			}
 			s.finish()
-		case serverSide && wasOpen && (reason == "forced close" || len(s.pq) > 0):
+		case serverSide && wasOpen && reason == "forced close":
 			// The "1" waits for the next GET (PROTOCOL.md §9), bounded.
 			s.state = stateClosing
 			s.hb.fn = s.finish
@@ -374,7 +378,22 @@ func (s *Session) onHeartbeatTimer() {
 	}
 	s.awaitingPong = true
 	s.enqueue(pktPing)
-	s.hb.Reset(s.ep.cfg.PingTimeout)
+	// The pong deadline counts from when the ping was due, not from when a
+	// late timer tick sent it.
+	s.hb.Reset(time.Until(s.pingDue.Add(s.ep.cfg.PingTimeout)))
+}
+
+// armPing schedules the next ping pingInterval from now.
+func (s *Session) armPing() {
+	s.pingDue = time.Now().Add(s.ep.cfg.PingInterval)
+	s.hb.Reset(s.ep.cfg.PingInterval)
+}
+
+// heartbeatExpired reports whether the pong deadline has passed, even if
+// the timer wheel has not fired yet: requests check it so that a client
+// never sees a session outlive its deadline because of timer resolution.
+func (s *Session) heartbeatExpired(now time.Time) bool {
+	return s.state == stateOpen && !now.Before(s.pingDue.Add(s.ep.cfg.PingTimeout))
 }
 
 // onPong: the next ping is due pingInterval after the pong (PROTOCOL.md §9).
@@ -383,7 +402,7 @@ func (s *Session) onPong() {
 		return
 	}
 	s.awaitingPong = false
-	s.hb.Reset(s.ep.cfg.PingInterval)
+	s.armPing()
 }
 
 // onPacket handles one text Engine.IO packet from the client, on either
