@@ -6,7 +6,7 @@ import (
 
 // Args are the arguments of a received event or acknowledgement, still as
 // raw JSON. They are borrowed: valid until the handler returns. Decode what
-// you keep (Decode, Values, Arg), or Copy them.
+// you keep (Decode, Values, Arg).
 type Args struct {
 	raw [][]byte
 	att [][]byte
@@ -79,6 +79,7 @@ func (e argError) Error() string { return string(e) }
 
 const errArgIndex = argError("riptide: argument index out of range")
 
-// RawJSON is an argument already encoded as JSON: it is sent verbatim.
-// It must be valid JSON (it is not checked) and must not hold binary.
+// RawJSON is an argument already encoded as JSON: it is sent verbatim
+// after a validity check (invalid JSON, or a raw control character that
+// would break polling framing, makes Emit fail). It cannot carry binary.
 type RawJSON = codec.RawJSON

@@ -27,6 +27,19 @@ type Config struct {
 	Cookie            *engine.Cookie
 	MaxHeaderBytes    int
 
+	// Limits (see engine.Config): AllowedOrigins/AllowedOriginFunc (403 to a
+	// foreign Origin on every request), MaxSessions (503 past it),
+	// MaxBufferedBytes (1 MiB per slow client, then volatile drops and a
+	// "slow consumer" close), SlowConsumerGrace (5s), HeadTimeout (10s),
+	// IdleTimeout (60s).
+	AllowedOrigins    []string
+	AllowedOriginFunc func(origin string) bool
+	MaxSessions       int
+	MaxBufferedBytes  int
+	SlowConsumerGrace time.Duration
+	HeadTimeout       time.Duration
+	IdleTimeout       time.Duration
+
 	// ConnectTimeout closes a connection that has joined no namespace by
 	// then. Default 45s.
 	ConnectTimeout time.Duration
@@ -76,6 +89,13 @@ func (c Config) engineConfig() engine.Config {
 		AllowRequest:      c.AllowRequest,
 		Cookie:            c.Cookie,
 		MaxHeaderBytes:    c.MaxHeaderBytes,
+		AllowedOrigins:    c.AllowedOrigins,
+		AllowedOriginFunc: c.AllowedOriginFunc,
+		MaxSessions:       c.MaxSessions,
+		MaxBufferedBytes:  c.MaxBufferedBytes,
+		SlowConsumerGrace: c.SlowConsumerGrace,
+		HeadTimeout:       c.HeadTimeout,
+		IdleTimeout:       c.IdleTimeout,
 		Logger:            c.Logger,
 	}
 }

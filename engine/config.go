@@ -51,6 +51,36 @@ type Config struct {
 	// Default 16 KiB.
 	MaxHeaderBytes int
 
+	// AllowedOrigins, when set, refuses requests whose Origin header is not
+	// listed ("https://app.example"), with 403 {"code":4}: the handshake and
+	// every later request of a session (polling GET/POST, the upgrade).
+	// Requests without an Origin (non-browser clients) are allowed.
+	AllowedOrigins []string
+	// AllowedOriginFunc decides instead of AllowedOrigins when set.
+	AllowedOriginFunc func(origin string) bool
+
+	// MaxSessions caps the open sessions of the endpoint; a handshake past
+	// it gets 503 {"code":4,"message":"Too many sessions"}. Default 0: no cap
+	// (the process's file limit is the cap).
+	MaxSessions int
+	// MaxBufferedBytes caps what may wait for one slow client: queued
+	// messages plus bytes the kernel has not taken. Past it volatile
+	// packets are dropped (Session.Buffered tells the layer above); a
+	// session still over it SlowConsumerGrace later, or ever over four
+	// times it, is closed with reason "slow consumer" (WebSocket close code
+	// 1008). Default 1 MiB.
+	MaxBufferedBytes int
+	// SlowConsumerGrace is how long a session may stay over
+	// MaxBufferedBytes. Default 5s.
+	SlowConsumerGrace time.Duration
+	// HeadTimeout bounds the time from a connection's first byte (or the
+	// end of its previous request) to the end of a request head: slow or
+	// silent clients are closed (slowloris). Default 10s.
+	HeadTimeout time.Duration
+	// IdleTimeout closes a keep-alive HTTP connection with no request in
+	// flight after this long. Default 60s.
+	IdleTimeout time.Duration
+
 	// Logger receives the endpoint's diagnostics. Default: discard.
 	Logger *slog.Logger
 }
@@ -126,6 +156,18 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxBufferedBytes <= 0 {
+		d.MaxBufferedBytes = 1 << 20
+	}
+	if d.SlowConsumerGrace <= 0 {
+		d.SlowConsumerGrace = 5 * time.Second
+	}
+	if d.HeadTimeout <= 0 {
+		d.HeadTimeout = 10 * time.Second
+	}
+	if d.IdleTimeout <= 0 {
+		d.IdleTimeout = 60 * time.Second
 	}
 	if d.Cookie != nil {
 		ck := *d.Cookie

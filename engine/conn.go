@@ -29,6 +29,44 @@ type conn struct {
 	extra     []byte // CORS headers for the parked request's answer
 	fallback  bool   // a Fallback request is in progress
 	skip      int64  // body bytes of a refused request still to discard
+
+	// timer closes a connection whose head is too slow (HeadTimeout) or
+	// that sits idle between requests (IdleTimeout); stopped while a
+	// request is parked and once the connection is a WebSocket.
+	timer     Timer
+	timerKind uint8
+}
+
+const (
+	timerOff uint8 = iota
+	timerHead
+	timerIdle
+)
+
+func (cn *conn) armHead() {
+	if cn.timerKind != timerHead {
+		cn.timerKind = timerHead
+		cn.timer.Reset(cn.srv.headTimeout)
+	}
+}
+
+func (cn *conn) armIdle() {
+	cn.timerKind = timerIdle
+	cn.timer.Reset(cn.srv.idleTimeout)
+}
+
+func (cn *conn) stopTimer() {
+	cn.timerKind = timerOff
+	cn.timer.Stop()
+}
+
+// onTimer: a slow head (slowloris) or an idle keep-alive connection.
+func (cn *conn) onTimer() {
+	if cn.closed || cn.ws || cn.parked || cn.fallback {
+		return
+	}
+	cn.timerKind = timerOff
+	cn.close(cn.loop)
 }
 
 var bodyPool bytebufferpool.Pool
@@ -48,6 +86,7 @@ func putBody(b []byte) {
 
 func (cn *conn) onClose() {
 	cn.closed = true
+	cn.stopTimer()
 	if cn.ws && cn.s != nil {
 		cn.s.loop.post(op{kind: opConnClosed, s: cn.s, c: cn})
 	} else if cn.parked && cn.parkedFor != nil {
@@ -80,9 +119,15 @@ func (cn *conn) onTraffic() gnet.Action {
 			return a
 		}
 		if n == 0 {
+			cn.armHead() // a partial head: it has HeadTimeout to complete
 			return gnet.None
 		}
 		_, _ = cn.gc.Discard(n)
+		if cn.parked || cn.fallback || cn.ws {
+			cn.stopTimer()
+		} else {
+			cn.armIdle()
+		}
 	}
 	if cn.ws {
 		return cn.readFrames()

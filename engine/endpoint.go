@@ -153,6 +153,10 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 	if !validOrigin(req.Origin) {
 		return fail(CodeBadRequest)
 	}
+	if len(req.Origin) > 0 && !ep.originAllowed(req.Origin) {
+		// Checked on every request of a session, not only the handshake.
+		return fail(CodeForbidden)
+	}
 	eio, _ := http1.QueryValue(q, "EIO")
 	sid, hasSID := http1.QueryValue(q, "sid")
 	if hasSID {
@@ -204,6 +208,18 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 	}
 	if string(eio) != "4" {
 		return fail(CodeUnsupportedVersion)
+	}
+	if max := ep.cfg.MaxSessions; max > 0 && ep.Count() >= max {
+		if upgrade {
+			b := appendResponse(cn.loop.scratch[:0], 503, "text/html", nil, tooMany, false)
+			cn.loop.scratch = b[:0]
+			cn.writeOwn(b)
+			return len(buf), gnet.Close
+		}
+		b := appendResponse(cn.loop.scratch[:0], 503, "application/json", cn.extra, tooManyJSON, cn.keepAlive)
+		cn.loop.scratch = b[:0]
+		cn.writeOwn(b)
+		return head, cn.afterResponse()
 	}
 	if upgrade {
 		return ep.acceptWebSocket(cn, buf, req, nil)
@@ -361,6 +377,26 @@ func buildRequest(cn *conn, req *http1.Request, transport string) *Request {
 		RemoteAddr: cn.gc.RemoteAddr().String(),
 		Transport:  transport,
 	}
+}
+
+var (
+	tooMany     = []byte("Too many sessions")
+	tooManyJSON = []byte(`{"code":4,"message":"Too many sessions"}`)
+)
+
+func (ep *Endpoint) originAllowed(origin []byte) bool {
+	if f := ep.cfg.AllowedOriginFunc; f != nil {
+		return f(string(origin))
+	}
+	if ep.cfg.AllowedOrigins == nil {
+		return true
+	}
+	for _, o := range ep.cfg.AllowedOrigins {
+		if o == string(origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // validOrigin applies the reference's check for invalid characters in the

@@ -91,8 +91,11 @@ func (cn *conn) serveFallback(buf []byte, req *http1.Request) (int, gnet.Action)
 			cn.fallback = false
 			if !keep {
 				cn.close(cn.loop)
-			} else if !cn.closed && cn.gc.InboundBuffered() > 0 {
-				_ = cn.gc.Wake(nil)
+			} else if !cn.closed {
+				cn.armIdle()
+				if cn.gc.InboundBuffered() > 0 {
+					_ = cn.gc.Wake(nil)
+				}
 			}
 			return nil
 		})

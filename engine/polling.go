@@ -116,7 +116,7 @@ func (s *Session) onPollPost(cn *conn, body []byte) {
 				return
 			}
 			l.b64 = bin[:0]
-			s.ep.h.OnMessage(s, bin, true)
+			s.deliver(bin, true)
 		} else if !s.onPacket(pkt) {
 			return
 		}

@@ -64,6 +64,7 @@ func (cn *conn) unparkOwn(keep bool) {
 		cn.close(cn.loop)
 		return
 	}
+	cn.armIdle()
 	if cn.gc.InboundBuffered() > 0 {
 		_ = cn.gc.Wake(nil)
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 
@@ -60,6 +61,10 @@ type Server struct {
 
 	connCount atomic.Int64
 	stopping  atomic.Bool
+
+	// Connection timers, the most lenient of the endpoints' settings
+	// (a connection is timed before its request says which endpoint).
+	headTimeout, idleTimeout time.Duration
 }
 
 // NewServer returns a server with no endpoints.
@@ -77,6 +82,15 @@ func (srv *Server) Handle(cfg Config, h Handler) *Endpoint {
 // Start listens on addr ("127.0.0.1:3000"; port 0 picks one) and returns
 // once the loops run. Use Addr for the address actually bound.
 func (srv *Server) Start(addr string) error {
+	srv.headTimeout, srv.idleTimeout = 10*time.Second, 60*time.Second
+	for i, ep := range srv.endpoints {
+		if i == 0 || ep.cfg.HeadTimeout > srv.headTimeout {
+			srv.headTimeout = ep.cfg.HeadTimeout
+		}
+		if i == 0 || ep.cfg.IdleTimeout > srv.idleTimeout {
+			srv.idleTimeout = ep.cfg.IdleTimeout
+		}
+	}
 	n := srv.NumLoops
 	if n <= 0 {
 		n = runtime.NumCPU()
@@ -157,6 +171,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 			defer wg.Done()
 			for _, s := range l.slots {
 				if s != nil {
+					s.closeCode = ws.StatusGoingAway
 					s.closeWith("forced close", true)
 				}
 			}
@@ -218,6 +233,10 @@ func (srv *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	cn := &conn{gc: c, loop: l, srv: srv}
 	c.SetContext(cn)
 	srv.connCount.Add(1)
+	l.enter()
+	l.initTimer(&cn.timer, cn.onTimer)
+	cn.armHead() // silent connections are closed after HeadTimeout
+	l.leave()
 	return nil, gnet.None
 }
 

@@ -3,11 +3,15 @@ package engine
 import (
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/frame"
 )
+
+// maxIovec is IOV_MAX on Linux: the most buffers one writev takes.
+const maxIovec = 1024
 
 type transportKind uint8
 
@@ -65,6 +69,12 @@ type Session struct {
 	pingDue      time.Time // when the current heartbeat's ping is (was) due
 
 	dirty bool
+
+	// closeCode, when set, is the WebSocket close code of a server-side
+	// close (1001 on shutdown, 1008 for a slow consumer); else the close
+	// frame carries none, as the reference's.
+	closeCode ws.StatusCode
+	overSince time.Time // when the session went over MaxBufferedBytes
 
 	// Data is free for the layer above. Loop-only.
 	Data any
@@ -168,6 +178,29 @@ func (s *Session) enqueue(p *Prepared) {
 	s.pqBytes += p.pollingLen()
 	if s.pendingGet != nil {
 		s.loop.markDirty(s)
+	} else if s.pqBytes > s.ep.cfg.MaxBufferedBytes {
+		s.checkBuffered(s.pqBytes)
+	}
+}
+
+// checkBuffered applies the slow-consumer rule to n buffered bytes: over
+// MaxBufferedBytes for SlowConsumerGrace, or over four times it, and the
+// session is closed. A slow client never holds more, and never delays
+// anybody else: its bytes wait in its own buffers only.
+func (s *Session) checkBuffered(n int) {
+	max := s.ep.cfg.MaxBufferedBytes
+	if n <= max {
+		s.overSince = time.Time{}
+		return
+	}
+	now := time.Now()
+	if s.overSince.IsZero() {
+		s.overSince = now
+	}
+	if n > 4*max || now.Sub(s.overSince) > s.ep.cfg.SlowConsumerGrace {
+		s.ep.cfg.Logger.Warn("engine: slow consumer disconnected", "sid", s.id, "buffered", n)
+		s.closeCode = ws.StatusPolicyViolation
+		s.closeWith("slow consumer", true)
 	}
 }
 
@@ -188,7 +221,22 @@ func (s *Session) enqueueOpen() {
 // open starts the heartbeat and tells the handler.
 func (s *Session) open() {
 	s.armPing()
+	defer s.recoverHandler()
 	s.ep.h.OnOpen(s)
+}
+
+// deliver hands a message to the handler; a panic in it closes this
+// session only.
+func (s *Session) deliver(data []byte, binary bool) {
+	defer s.recoverHandler()
+	s.ep.h.OnMessage(s, data, binary)
+}
+
+func (s *Session) recoverHandler() {
+	if r := recover(); r != nil {
+		s.ep.cfg.Logger.Error("engine: handler panic; closing its session", "sid", s.id, "panic", r)
+		s.closeWith("server error", true)
+	}
 }
 
 // flush writes what the turn queued: one writev per WebSocket, one
@@ -213,26 +261,34 @@ func (s *Session) flushWS() {
 		return
 	}
 	if c.loop == s.loop {
-		if !c.closed {
-			_, _ = c.gc.Writev(s.wq)
+		// writev takes at most IOV_MAX (1024) buffers: a larger call fails
+		// with EINVAL and gnet would drop the connection. Once the kernel
+		// stops taking bytes, gnet queues the rest without a syscall.
+		for i := 0; i < len(s.wq) && !c.closed; i += maxIovec {
+			_, _ = c.gc.Writev(s.wq[i:min(i+maxIovec, len(s.wq))])
 		}
 		s.dropWS()
+		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || !s.overSince.IsZero() {
+			s.checkBuffered(out)
+		}
 		return
 	}
-	// Another loop owns the connection: hand it the batch.
-	bufs := make([][]byte, len(s.wq))
-	copy(bufs, s.wq)
-	refs := make([]*Prepared, len(s.wrefs))
-	copy(refs, s.wrefs)
-	err := c.gc.AsyncWritev(bufs, func(gnet.Conn, error) error {
-		for _, p := range refs {
-			p.Release()
-		}
-		return nil
-	})
-	if err != nil {
-		for _, p := range refs {
-			p.Release()
+	// Another loop owns the connection: hand it the batch, in writev-sized
+	// pieces (see above).
+	for i := 0; i < len(s.wq); i += maxIovec {
+		j := min(i+maxIovec, len(s.wq))
+		bufs := append([][]byte(nil), s.wq[i:j]...)
+		refs := append([]*Prepared(nil), s.wrefs[i:j]...)
+		err := c.gc.AsyncWritev(bufs, func(gnet.Conn, error) error {
+			for _, p := range refs {
+				p.Release()
+			}
+			return nil
+		})
+		if err != nil {
+			for _, p := range refs {
+				p.Release()
+			}
 		}
 	}
 	for i := range s.wq {
@@ -278,7 +334,7 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 			// Server-side closes carry a close frame; either way the
 			// connection goes with the session.
 			if serverSide {
-				s.ws.sendClose(s.loop)
+				s.ws.sendCloseCode(s.loop, s.closeCode, reason)
 			} else {
 				s.ws.close(s.loop)
 			}
@@ -344,6 +400,16 @@ func (s *Session) finish() {
 // without a status code (PROTOCOL.md §7), then the TCP connection.
 func (cn *conn) sendClose(from *Loop) {
 	cn.write(from, frame.CloseFrameNoStatus)
+	cn.close(from)
+}
+
+// sendCloseCode is sendClose with a status code (none when 0).
+func (cn *conn) sendCloseCode(from *Loop, code ws.StatusCode, reason string) {
+	if code == 0 {
+		cn.sendClose(from)
+		return
+	}
+	cn.write(from, frame.AppendClose(nil, code, reason))
 	cn.close(from)
 }
 
@@ -415,7 +481,7 @@ func (s *Session) onPacket(pkt []byte) bool {
 	}
 	switch t {
 	case codec.EngineMessage:
-		s.ep.h.OnMessage(s, data, false)
+		s.deliver(data, false)
 	case codec.EnginePong:
 		s.onPong()
 	case codec.EngineClose:

@@ -28,7 +28,7 @@ func (s *Session) onWSMessage(cn *conn, data []byte, binary bool) {
 	}
 	if binary {
 		// PROTOCOL.md §2: a binary frame is a message, no type byte (E49).
-		s.ep.h.OnMessage(s, data, true)
+		s.deliver(data, true)
 		return
 	}
 	if len(data) > 0 && data[0] == 'b' {
@@ -39,7 +39,7 @@ func (s *Session) onWSMessage(cn *conn, data []byte, binary bool) {
 			return
 		}
 		s.loop.b64 = bin[:0]
-		s.ep.h.OnMessage(s, bin, true)
+		s.deliver(bin, true)
 		return
 	}
 	s.onPacket(data)

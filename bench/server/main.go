@@ -1,0 +1,86 @@
+// Command server is Riptide's benchmark server: a real Riptide Socket.IO
+// server with Node's defaults (riptide.Config{}: path /socket.io/, ping
+// 25 s / 20 s) implementing the benchmark event contract of
+// bench/README.md on namespace "/". Its Node.js twin, bench/node/server.js,
+// implements the same contract on socket.io 4.8.
+//
+//	go run ./bench/server -addr 127.0.0.1:3000 [-loops N] [-cpuprofile FILE]
+//
+// It prints one line, "listening on ADDR", once it listens, and exits
+// cleanly (srv.Close()) on SIGINT or SIGTERM.
+//
+// Events (the trailing ack is always optional):
+//
+//   - echo (...args, ack): ack(...args); without an ack, emit("echo", ...args).
+//   - join (room, ack): join room, then ack().
+//   - bcast (room, payload, ack): io.to(room).emit("msg", payload), then ack().
+//   - bcast_burst ({room, count, payload_size}, ack): count messages "msg"
+//     {seq, ts, data} to room, from a goroutine, then ack({sent, us});
+//     a bad argument acks {error}.
+//   - broadcast (...args, ack): socket.broadcast.emit("broadcast", ...args),
+//     then ack().
+//   - stats (ack): ack({rss, heapUsed, connections}).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+)
+
+// main runs the server until SIGINT or SIGTERM.
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses the flags, serves until ctx is done, then closes the server.
+// The line "listening on ADDR" goes to stdout once the server listens.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:3000", "listen address (port 0 picks a free one)")
+	loops := fs.Int("loops", 0, "number of event loops (0: one per core)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if *loops < 0 {
+		return fmt.Errorf("-loops must be >= 0, got %d", *loops)
+	}
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	a := newApp(*loops)
+	if err := a.srv.Listen(*addr); err != nil {
+		return fmt.Errorf("listen %s: %w", *addr, err)
+	}
+	fmt.Fprintf(stdout, "listening on %s\n", a.srv.Addr())
+	<-ctx.Done()
+	return a.close()
+}
