@@ -76,6 +76,7 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 			b.publish(msgs)
 		}
 	}
+	b.nsp.srv.stats.broadcasts.Add(1)
 	b.deliver(msgs, nil)
 	return nil
 }
@@ -121,20 +122,29 @@ func (b BroadcastOperator) deliverOnLoop(l *engine.Loop, msgs []*engine.Prepared
 	}
 	sel := b.selector(l, ls)
 	sh.Select(&ls.sel, sel)
+	var sent, dropped uint64
 	for slot, ok := ls.sel.Next(0); ok; slot, ok = ls.sel.Next(slot + 1) {
 		s := l.Session(slot)
 		if s == nil {
 			continue
 		}
 		if b.volatile && !writable(s) {
+			dropped++
 			continue
 		}
+		sent++
 		if onLoop != nil {
 			onLoop(l, s)
 		}
 		for _, p := range msgs {
 			s.Write(p)
 		}
+	}
+	// One atomic add per loop and broadcast, not per recipient.
+	stats := &b.nsp.srv.stats
+	stats.recipients.Add(sent)
+	if dropped > 0 {
+		stats.volatileDrops.Add(dropped)
 	}
 }
 

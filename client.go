@@ -104,6 +104,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		c.protocolError()
 		return
 	}
+	c.srv.stats.packetsIn.Add(1)
 	if pkt.Attachments > 0 {
 		// Keep a copy: the attachments arrive in later reads.
 		text := append([]byte(nil), data...)
@@ -177,6 +178,7 @@ func (c *client) onConnect(name string, auth []byte) {
 }
 
 func (c *client) sendConnectError(nsp, msg string, data any) {
+	c.srv.stats.connectErrors.Add(1)
 	p := engine.NewPrepared()
 	b := append(p.B(), byte(codec.EngineMessage))
 	out, err := codec.AppendConnectError(b, nsp, msg, data)

@@ -25,7 +25,8 @@ type Server struct {
 	parents []*ParentNamespace
 	closed  bool
 
-	root *Namespace
+	root  *Namespace
+	stats serverStats
 }
 
 // New returns a server with the default namespace "/" declared.

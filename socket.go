@@ -367,7 +367,9 @@ func (s *Socket) Join(rooms ...string) {
 		}
 		sh := s.nsp.shard(s.loop)
 		for _, r := range added {
-			sh.Join(s.slot, r)
+			if sh.Join(s.slot, r) {
+				s.nsp.srv.stats.rooms.Add(1)
+			}
 		}
 	})
 }
@@ -384,8 +386,8 @@ func (s *Socket) Leave(room string) {
 	s.mu.Unlock()
 	s.nsp.srv.cfg.Adapter.Del(s.nsp.name, s.id, room)
 	s.loop.Post(func() {
-		if s.connected.Load() {
-			s.nsp.shard(s.loop).Leave(s.slot, room)
+		if s.connected.Load() && s.nsp.shard(s.loop).Leave(s.slot, room) {
+			s.nsp.srv.stats.rooms.Add(-1)
 		}
 	})
 }
@@ -489,7 +491,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	s.connected.Store(false)
 	ls := loopStateOf(s.loop)
 	if sh := ls.shards[s.nsp]; sh != nil {
-		sh.Remove(s.slot, nil)
+		sh.Remove(s.slot, s.nsp.srv.roomDeleted)
 		if sh.Size() == 0 {
 			delete(ls.shards, s.nsp)
 		}

@@ -221,3 +221,50 @@ func TestTypedArgs(t *testing.T) {
 	cl.sendBinary([]byte("note"))
 	expect(t, cl, `431["AAPL",42,187.5,"note"]`)
 }
+
+// TestMetricsCountKnownTraffic: N messages in, the counters say N.
+func TestMetricsCountKnownTraffic(t *testing.T) {
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.OnConnection(func(sock *riptide.Socket) {
+			sock.Join("r")
+			sock.On("ping", func(_ riptide.Args, ack riptide.Ack) { ack() })
+		})
+	})
+	a, b := dial(srv, ""), dial(srv, "")
+	a.send(`420["ping"]`)
+	expect(t, a, `430[]`)
+	m0 := srv.Metrics()
+	for i := 1; i <= 10; i++ {
+		a.send(`42` + string(rune('0'+i%10)) + `["ping"]`)
+		a.read()
+	}
+	for i := 0; i < 5; i++ {
+		_ = srv.To("r").Emit("tick", i)
+	}
+	for i := 0; i < 5; i++ {
+		a.read()
+		b.read()
+	}
+	m := srv.Metrics()
+	if d := m.PacketsIn - m0.PacketsIn; d != 10 {
+		t.Errorf("PacketsIn grew by %d, want 10", d)
+	}
+	if d := m.MessagesIn - m0.MessagesIn; d != 10 {
+		t.Errorf("MessagesIn grew by %d, want 10", d)
+	}
+	if d := m.Broadcasts - m0.Broadcasts; d != 5 {
+		t.Errorf("Broadcasts grew by %d, want 5", d)
+	}
+	if d := m.Recipients - m0.Recipients; d != 10 {
+		t.Errorf("Recipients grew by %d, want 10", d)
+	}
+	if m.Sessions != 2 || m.SessionsWebSocket != 2 || m.Sockets != 2 || m.Connections != 2 {
+		t.Errorf("gauges: %+v", m)
+	}
+	if m.Rooms < 1 || m.Rooms > 2 { // "r" on one or both loops
+		t.Errorf("Rooms %d", m.Rooms)
+	}
+	if m.MessagesOut-m0.MessagesOut < 20 { // 10 acks + 10 deliveries (+ pings)
+		t.Errorf("MessagesOut grew by %d", m.MessagesOut-m0.MessagesOut)
+	}
+}

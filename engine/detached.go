@@ -44,6 +44,7 @@ func (l *Loop) NewDetachedSession(h Handler) *Session {
 	l.initTimer(&s.upTimer, s.onUpgradeTimeout)
 	s.ws = cn
 	cn.s = s
+	s.countTransport(1)
 	return s
 }
 

@@ -25,6 +25,7 @@ type Endpoint struct {
 	shards    [sidShards]sidShard
 	count     atomic.Int64
 	upgrades  []string // advertised on polling handshakes
+	stats     counters
 }
 
 const sidShards = 64
@@ -135,6 +136,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 	cn.extra = ep.appendCORS(cn.extra[:0], req, false)
 
 	fail := func(code int) (int, gnet.Action) {
+		ep.stats.handshakeErrors[code].Add(1)
 		if upgrade {
 			cn.writeUpgradeError(codeMessages[code])
 			return len(buf), gnet.Close
@@ -197,6 +199,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 	}
 	if ep.cfg.AllowRequest != nil {
 		if err := ep.cfg.AllowRequest(buildRequest(cn, req, string(transport))); err != nil {
+			ep.stats.handshakeErrors[CodeForbidden].Add(1)
 			msg := err.Error()
 			if upgrade {
 				cn.writeUpgradeError(msg)
@@ -210,6 +213,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 		return fail(CodeUnsupportedVersion)
 	}
 	if max := ep.cfg.MaxSessions; max > 0 && ep.Count() >= max {
+		ep.stats.handshakeErrors[6].Add(1)
 		if upgrade {
 			b := appendResponse(cn.loop.scratch[:0], 503, "text/html", nil, tooMany, false)
 			cn.loop.scratch = b[:0]
@@ -345,6 +349,8 @@ func (ep *Endpoint) newSession(cn *conn, req *http1.Request, t transportKind) *S
 	l.initTimer(&s.hb, s.onHeartbeatTimer)
 	l.initTimer(&s.upTimer, s.onUpgradeTimeout)
 	ep.register(s)
+	ep.stats.opened.Add(1)
+	s.countTransport(1)
 	return s
 }
 

@@ -166,6 +166,8 @@ func (s *Session) enqueue(p *Prepared) {
 	if s.state != stateOpen {
 		return
 	}
+	s.ep.stats.msgsOut.Add(1)
+	s.ep.stats.bytesOut.Add(uint64(p.Len()))
 	p.Retain()
 	if s.transport == transportWebSocket {
 		s.wq = append(s.wq, p.Frame())
@@ -200,6 +202,7 @@ func (s *Session) checkBuffered(n int) {
 	if n > 4*max || now.Sub(s.overSince) > s.ep.cfg.SlowConsumerGrace {
 		s.ep.cfg.Logger.Warn("engine: slow consumer disconnected", "sid", s.id, "buffered", n)
 		s.closeCode = ws.StatusPolicyViolation
+		s.ep.stats.slow.Add(1)
 		s.closeWith("slow consumer", true)
 	}
 }
@@ -228,6 +231,8 @@ func (s *Session) open() {
 // deliver hands a message to the handler; a panic in it closes this
 // session only.
 func (s *Session) deliver(data []byte, binary bool) {
+	s.ep.stats.msgsIn.Add(1)
+	s.ep.stats.bytesIn.Add(uint64(len(data)))
 	defer s.recoverHandler()
 	s.ep.h.OnMessage(s, data, binary)
 }
@@ -389,6 +394,7 @@ func (s *Session) finish() {
 		return
 	}
 	s.state = stateClosed
+	s.countTransport(-1)
 	s.hb.Stop()
 	s.dropPolling()
 	s.dropWS()

@@ -85,7 +85,10 @@ func (s *Session) completeUpgrade(cn *conn) {
 	}
 	s.probe = nil
 	s.probed = false
+	s.countTransport(-1)
 	s.transport = transportWebSocket
+	s.countTransport(1)
+	s.ep.stats.upgrades.Add(1)
 	s.ws = cn
 	pq := s.pq
 	s.pq, s.pqBytes = nil, 0

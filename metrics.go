@@ -1,0 +1,64 @@
+package riptide
+
+import (
+	"sync/atomic"
+
+	"github.com/riptide-io/riptide/engine"
+)
+
+// Metrics is a snapshot of a server's activity: the Engine.IO counters
+// (connections, sessions by transport, messages and bytes in and out,
+// slow-consumer disconnects, refused handshakes by code) and the Socket.IO
+// ones. Counters only grow; gauges are current values.
+type Metrics struct {
+	engine.Metrics
+	Connections int64 // open TCP connections
+	Namespaces  int   // namespaces, dynamic children included
+	Sockets     int   // connected sockets, all namespaces
+	Rooms       int64 // non-empty rooms, counted per event loop
+
+	PacketsIn     uint64 // Socket.IO packets received
+	Broadcasts    uint64 // broadcast emits
+	Recipients    uint64 // broadcast deliveries (one per recipient socket)
+	VolatileDrops uint64 // volatile packets dropped for a socket that could not take them
+	ConnectErrors uint64 // CONNECT refused (unknown namespace or middleware)
+}
+
+type serverStats struct {
+	packetsIn     atomic.Uint64
+	_             [56]byte
+	broadcasts    atomic.Uint64
+	recipients    atomic.Uint64
+	volatileDrops atomic.Uint64
+	connectErrors atomic.Uint64
+	rooms         atomic.Int64
+}
+
+// Metrics returns a snapshot of the server's counters. Goroutine-safe;
+// it costs a walk over the namespaces, not over the sockets.
+func (srv *Server) Metrics() Metrics {
+	m := Metrics{
+		Metrics:       srv.ep.Metrics(),
+		Connections:   srv.eng.Connections(),
+		PacketsIn:     srv.stats.packetsIn.Load(),
+		Broadcasts:    srv.stats.broadcasts.Load(),
+		Recipients:    srv.stats.recipients.Load(),
+		VolatileDrops: srv.stats.volatileDrops.Load(),
+		ConnectErrors: srv.stats.connectErrors.Load(),
+		Rooms:         srv.stats.rooms.Load(),
+	}
+	srv.mu.RLock()
+	m.Namespaces = len(srv.nsps)
+	nsps := make([]*Namespace, 0, len(srv.nsps))
+	for _, n := range srv.nsps {
+		nsps = append(nsps, n)
+	}
+	srv.mu.RUnlock()
+	for _, n := range nsps {
+		m.Sockets += n.Len()
+	}
+	return m
+}
+
+// roomDeleted counts a room that became empty on a loop.
+func (srv *Server) roomDeleted(string) { srv.stats.rooms.Add(-1) }
