@@ -12,6 +12,7 @@ type client struct {
 	sess      *engine.Session
 	sockets   map[string]*Socket // by namespace name, connecting or connected
 	connectTo *engine.Timer
+	binTimer  *engine.Timer // bounds the wait for pending attachments
 	closed    bool
 
 	// A BINARY_EVENT/BINARY_ACK waiting for its attachments (PROTOCOL.md §12).
@@ -61,6 +62,9 @@ func (c *client) onClose(reason string) {
 	}
 	c.closed = true
 	c.connectTo.Stop()
+	if c.binTimer != nil {
+		c.binTimer.Stop()
+	}
 	c.pending = nil
 	for _, s := range c.sockets {
 		s.onDisconnect(reason, false)
@@ -91,6 +95,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		p.att = append(p.att, append([]byte(nil), data...))
 		if len(p.att) == p.pkt.Attachments {
 			c.pending = nil
+			c.binTimer.Stop()
 			c.dispatch(&p.pkt, p.att)
 		}
 		return
@@ -111,6 +116,14 @@ func (c *client) onMessage(data []byte, binary bool) {
 		var p2 codec.Packet
 		_ = c.decodeOpts.DecodePacket(text, &p2)
 		c.pending = &pendingBinary{text: text, pkt: p2}
+		if c.binTimer == nil {
+			c.binTimer = c.sess.Loop().NewTimer(func() {
+				if c.pending != nil {
+					c.protocolError()
+				}
+			})
+		}
+		c.binTimer.Reset(c.srv.cfg.BinaryTimeout)
 		return
 	}
 	c.dispatch(&pkt, nil)

@@ -45,9 +45,18 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// MaxAttachments bounds the binary attachments of one packet. Default 10.
 	MaxAttachments int
-	// CleanupEmptyChildNamespaces removes a dynamic namespace's child when
-	// its last socket leaves. Default false (Node's default).
-	CleanupEmptyChildNamespaces bool
+	// KeepEmptyChildNamespaces keeps a dynamic namespace's child after its
+	// last socket leaves. Default false: children are removed when empty,
+	// so clients connecting to ever new names cost no lasting state (Node's
+	// cleanupEmptyChildNamespaces, on by default here).
+	KeepEmptyChildNamespaces bool
+	// AckTimeout bounds EmitWithAck without a Timeout: the callback gets
+	// ErrAckTimeout after it, so pending acknowledgements always expire.
+	// Default 60s.
+	AckTimeout time.Duration
+	// BinaryTimeout bounds the wait for a packet's binary attachments; a
+	// client that does not send them in time is disconnected. Default 10s.
+	BinaryTimeout time.Duration
 
 	// Adapter connects the server to a cluster. Default: MemoryAdapter
 	// (a single node).
@@ -66,6 +75,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxAttachments <= 0 {
 		c.MaxAttachments = 10
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = 60 * time.Second
+	}
+	if c.BinaryTimeout <= 0 {
+		c.BinaryTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

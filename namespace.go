@@ -178,7 +178,7 @@ func (n *Namespace) remove(s *Socket) {
 	delete(n.sockets, s.id)
 	empty := len(n.sockets) == 0
 	n.mu.Unlock()
-	if empty && n.parent != nil && n.srv.cfg.CleanupEmptyChildNamespaces {
+	if empty && n.parent != nil && !n.srv.cfg.KeepEmptyChildNamespaces {
 		n.parent.removeChild(n)
 	}
 }

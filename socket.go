@@ -246,8 +246,7 @@ func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
 func (s *Socket) Timeout(d time.Duration) SocketEmitter { return SocketEmitter{s: s, timeout: d} }
 
 // EmitWithAck emits event and calls cb with the client's acknowledgement,
-// on the socket's loop. Without a Timeout it waits until the client
-// answers or disconnects.
+// on the socket's loop. Without a Timeout, Config.AckTimeout applies.
 func (s *Socket) EmitWithAck(event string, cb AckCallback, args ...any) error {
 	return SocketEmitter{s: s}.EmitWithAck(event, cb, args...)
 }
@@ -266,6 +265,9 @@ func (e SocketEmitter) EmitWithAck(event string, cb AckCallback, args ...any) er
 	}
 	id := s.nsp.ackIDs.Add(1) - 1
 	timeout := e.timeout
+	if timeout <= 0 {
+		timeout = s.nsp.srv.cfg.AckTimeout
+	}
 	s.loop.Post(func() {
 		if !s.connected.Load() {
 			cb(Args{}, ErrDisconnected)

@@ -2,6 +2,8 @@ package riptide_test
 
 import (
 	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -266,5 +268,42 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 	}
 	if m.MessagesOut-m0.MessagesOut < 20 { // 10 acks + 10 deliveries (+ pings)
 		t.Errorf("MessagesOut grew by %d", m.MessagesOut-m0.MessagesOut)
+	}
+}
+
+func TestDynamicChildrenAreRemovedWhenEmpty(t *testing.T) {
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`)).OnConnection(func(*riptide.Socket) {})
+	})
+	base := srv.Metrics().Namespaces
+	cl := dial(srv, "")
+	for i := 0; i < 20; i++ {
+		nsp := "/dyn-" + strconv.Itoa(i)
+		cl.send("40" + nsp + ",")
+		if got := cl.read(); !strings.HasPrefix(got, "40"+nsp+`,{"sid":`) {
+			t.Fatalf("got %q", got)
+		}
+		cl.send("41" + nsp + ",")
+	}
+	cl.send(`42["sync"]`) // processed after every DISCONNECT above
+	deadline := time.Now().Add(2 * time.Second)
+	for srv.Metrics().Namespaces != base && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := srv.Metrics().Namespaces; n != base {
+		t.Fatalf("%d namespaces left, want %d", n, base)
+	}
+}
+
+func TestMissingAttachmentsTimeOut(t *testing.T) {
+	srv := listen(t, riptide.Config{BinaryTimeout: 200 * time.Millisecond}, func(*riptide.Server) {})
+	cl := dial(srv, "")
+	cl.send(`451-["upload",{"_placeholder":true,"num":0}]`) // the attachment never comes
+	start := time.Now()
+	if got := cl.read(); !strings.HasPrefix(got, "error") {
+		t.Fatalf("got %q", got)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Fatalf("closed after %v", d)
 	}
 }
