@@ -3,6 +3,7 @@ package riptide
 import (
 	"context"
 	"net"
+	"net/http"
 	"regexp"
 	"sync"
 	"time"
@@ -224,3 +225,11 @@ func (h *engineHandler) OnClose(s *engine.Session, reason string) {
 func (srv *Server) ServerSideEmit(event string, args ...any) error {
 	return srv.root.ServerSideEmit(event, args...)
 }
+
+// ServeHTTP serves Socket.IO from an existing net/http server: mount the
+// Server at Config.Path ("/socket.io/") in your mux and it shares the
+// mux's port. See engine.Server.ServeHTTP for how requests are handed to
+// the event loops.
+//
+//	mux.Handle("/socket.io/", srv)
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { srv.eng.ServeHTTP(w, r) }

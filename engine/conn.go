@@ -29,6 +29,7 @@ type conn struct {
 	extra     []byte // CORS headers for the parked request's answer
 	fallback  bool   // a Fallback request is in progress
 	skip      int64  // body bytes of a refused request still to discard
+	enrolled  bool   // hijacked from net/http (ServeHTTP): never kept alive
 
 	// timer closes a connection whose head is too slow (HeadTimeout) or
 	// that sits idle between requests (IdleTimeout); stopped while a
@@ -168,7 +169,7 @@ func (cn *conn) serveHTTP(buf []byte) (int, gnet.Action) {
 		cn.writeSimple(status, false)
 		return len(buf), gnet.Close
 	}
-	cn.keepAlive = req.KeepAlive
+	cn.keepAlive = req.KeepAlive && !cn.enrolled
 	ep := cn.srv.route(req.Path)
 	if ep == nil {
 		return cn.serveFallback(buf, req)

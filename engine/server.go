@@ -61,6 +61,7 @@ type Server struct {
 
 	connCount atomic.Int64
 	stopping  atomic.Bool
+	nextLoop  atomic.Uint64 // round robin of ServeHTTP hand-offs
 
 	// Connection timers, the most lenient of the endpoints' settings
 	// (a connection is timed before its request says which endpoint).
@@ -135,7 +136,34 @@ func (srv *Server) Start(addr string) error {
 	case *unix.SockaddrInet6:
 		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
 	}
+	srv.meetLoops(n)
 	return nil
+}
+
+// meetLoops connects to the server once per loop so that every loop is
+// known (Loops) from the start: broadcasts and ServeHTTP's hand-offs need
+// them all, and gnet offers no other way to reach a loop than through a
+// connection it has accepted.
+func (srv *Server) meetLoops(n int) {
+	a := *srv.addr.(*net.TCPAddr)
+	if a.IP.IsUnspecified() {
+		a.IP = net.IPv4(127, 0, 0, 1)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	var conns []net.Conn
+	for len(srv.Loops()) < n && time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", a.String(), time.Second)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+		for i := 0; i < 50 && len(srv.Loops()) < min(n, len(conns)); i++ {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }
 
 // Serve is Start, then waits until the server stops.
@@ -230,14 +258,19 @@ func (srv *Server) OnBoot(eng gnet.Engine) gnet.Action {
 // OnOpen implements gnet.EventHandler.
 func (srv *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	l := srv.loopOf(c.EventLoop())
-	cn := &conn{gc: c, loop: l, srv: srv}
+	en, enrolled := c.Context().(*enrollment)
+	cn := &conn{gc: c, loop: l, srv: srv, enrolled: enrolled}
 	c.SetContext(cn)
 	srv.connCount.Add(1)
 	l.enter()
 	l.initTimer(&cn.timer, cn.onTimer)
 	cn.armHead() // silent connections are closed after HeadTimeout
+	a := gnet.None
+	if enrolled {
+		a = cn.serveReplay(en.replay)
+	}
 	l.leave()
-	return nil, gnet.None
+	return nil, a
 }
 
 // OnClose implements gnet.EventHandler.
