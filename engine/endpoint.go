@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -137,6 +139,9 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 
 	fail := func(code int) (int, gnet.Action) {
 		ep.stats.handshakeErrors[code].Add(1)
+		if lg := ep.cfg.Logger; lg.Enabled(context.Background(), slog.LevelDebug) {
+			lg.Debug("engine: request refused", "code", code, "message", codeMessages[code], "remote", cn.gc.RemoteAddr().String())
+		}
 		if upgrade {
 			cn.writeUpgradeError(codeMessages[code])
 			return len(buf), gnet.Close

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"log/slog"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -223,6 +225,9 @@ func (s *Session) enqueueOpen() {
 
 // open starts the heartbeat and tells the handler.
 func (s *Session) open() {
+	if lg := s.ep.cfg.Logger; lg.Enabled(context.Background(), slog.LevelDebug) {
+		lg.Debug("engine: session open", "sid", s.id, "transport", s.transport.String(), "remote", s.req.RemoteAddr)
+	}
 	s.armPing()
 	defer s.recoverHandler()
 	s.ep.h.OnOpen(s)
@@ -378,6 +383,9 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 		}
 	}
 	if wasOpen {
+		if lg := s.ep.cfg.Logger; lg.Enabled(context.Background(), slog.LevelDebug) {
+			lg.Debug("engine: session closed", "sid", s.id, "reason", reason)
+		}
 		s.ep.h.OnClose(s, reason)
 	}
 }
