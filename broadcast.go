@@ -214,7 +214,7 @@ func (b BroadcastOperator) deliverWithAck(msgs []*engine.Prepared, id int64, agg
 				if !ok {
 					return
 				}
-				s := c.sockets[b.nsp.name]
+				s := c.socket(b.nsp.name)
 				if s == nil {
 					return
 				}

@@ -1,6 +1,8 @@
 package riptide
 
 import (
+	"slices"
+
 	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/engine"
 )
@@ -10,7 +12,7 @@ import (
 type client struct {
 	srv       *Server
 	sess      *engine.Session
-	sockets   map[string]*Socket // by namespace name, connecting or connected
+	sockets   []*Socket // connecting or connected, one per namespace (few: a slice)
 	connectTo *engine.Timer
 	binTimer  *engine.Timer // bounds the wait for pending attachments
 	closed    bool
@@ -29,7 +31,7 @@ type pendingBinary struct {
 }
 
 func newClient(srv *Server, sess *engine.Session) *client {
-	c := &client{srv: srv, sess: sess, sockets: map[string]*Socket{}}
+	c := &client{srv: srv, sess: sess}
 	c.decodeOpts.MaxAttachments = srv.cfg.MaxAttachments
 	c.connectTo = sess.Loop().NewTimer(c.onConnectTimeout)
 	c.connectTo.Reset(srv.cfg.ConnectTimeout)
@@ -66,7 +68,7 @@ func (c *client) onClose(reason string) {
 		c.binTimer.Stop()
 	}
 	c.pending = nil
-	for _, s := range c.sockets {
+	for _, s := range slices.Clone(c.sockets) {
 		s.onDisconnect(reason, false)
 	}
 }
@@ -139,7 +141,7 @@ func (c *client) dispatch(pkt *codec.Packet, att [][]byte) {
 		c.onConnect(nsp, pkt.Data)
 		return
 	}
-	s := c.sockets[nsp]
+	s := c.socket(nsp)
 	if s == nil || !s.connected.Load() {
 		c.protocolError() // S07, S16: a packet for a namespace not joined
 		return
@@ -157,7 +159,7 @@ func (c *client) dispatch(pkt *codec.Packet, att [][]byte) {
 }
 
 func (c *client) onConnect(name string, auth []byte) {
-	if _, dup := c.sockets[name]; dup {
+	if c.socket(name) != nil {
 		c.protocolError() // S06: CONNECT twice
 		return
 	}
@@ -171,13 +173,13 @@ func (c *client) onConnect(name string, auth []byte) {
 		return
 	}
 	s := newSocket(nsp, c, auth)
-	c.sockets[name] = s
+	c.sockets = append(c.sockets, s)
 	nsp.runMiddlewares(s, func(err error) {
-		if c.closed || c.sockets[name] != s {
+		if c.closed || c.socket(name) != s {
 			return
 		}
 		if err != nil {
-			delete(c.sockets, name)
+			c.remove(s)
 			msg, data := err.Error(), any(nil)
 			if ce, ok := err.(*ConnectError); ok {
 				data = ce.Data
@@ -202,4 +204,21 @@ func (c *client) sendConnectError(nsp, msg string, data any) {
 	p.Seal(false)
 	c.sess.SendPrepared(p)
 	p.Release()
+}
+
+// socket returns the client's socket in namespace name, or nil.
+func (c *client) socket(name string) *Socket {
+	for _, s := range c.sockets {
+		if s.nsp.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// remove forgets a socket of the client.
+func (c *client) remove(s *Socket) {
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
+	}
 }

@@ -52,6 +52,9 @@ type Socket struct {
 	sess   *engine.Session
 	loop   *engine.Loop
 	slot   uint32
+	auth   []byte // the CONNECT payload, nil when none
+	issued int64  // Unix milliseconds
+	hsOnce sync.Once
 	hs     *Handshake
 
 	connected atomic.Bool
@@ -61,7 +64,7 @@ type Socket struct {
 
 	mu        sync.Mutex
 	rooms     []string // a snapshot of the shard, for Rooms and FetchSockets
-	handlers  map[string][]*listener
+	handlers  []*listener // few per socket: a slice beats a map in memory
 	anyIn     []AnyHandler
 	anyOut    []AnyOutgoingHandler
 	packetMW  []func(event string, args Args) error
@@ -73,8 +76,9 @@ type Socket struct {
 }
 
 type listener struct {
-	fn   EventHandler
-	once bool
+	event string
+	fn    EventHandler
+	once  bool
 }
 
 type pendingAck struct {
@@ -90,25 +94,11 @@ func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 		sess:     c.sess,
 		loop:     c.sess.Loop(),
 		slot:     c.sess.Slot(),
-		handlers: map[string][]*listener{},
 	}
-	req := c.sess.Request()
-	a := []byte("{}")
 	if auth != nil {
-		a = append([]byte(nil), auth...)
+		s.auth = append([]byte(nil), auth...)
 	}
-	now := time.Now()
-	s.hs = &Handshake{
-		Headers: req.Header,
-		Query:   req.URL.Query(),
-		Auth:    a,
-		Address: req.RemoteAddr,
-		Time:    now.Format(time.RFC1123),
-		Issued:  now.UnixMilli(),
-		URL:     req.URL.String(),
-		Secure:  req.Secure,
-		XDomain: req.Header.Get("Origin") != "",
-	}
+	s.issued = time.Now().UnixMilli()
 	return s
 }
 
@@ -126,8 +116,30 @@ func (s *Socket) ID() string { return s.id }
 // Namespace is the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake is the connection's handshake. Do not modify it.
-func (s *Socket) Handshake() *Handshake { return s.hs }
+// Handshake is the connection's handshake. Do not modify it. It is built
+// on first use: an idle socket holds only the raw request head.
+func (s *Socket) Handshake() *Handshake {
+	s.hsOnce.Do(func() {
+		req := s.sess.Request()
+		a := s.auth
+		if a == nil {
+			a = []byte("{}")
+		}
+		issued := time.UnixMilli(s.issued)
+		s.hs = &Handshake{
+			Headers: req.Header,
+			Query:   req.URL.Query(),
+			Auth:    a,
+			Address: req.RemoteAddr,
+			Time:    issued.Format(time.RFC1123),
+			Issued:  s.issued,
+			URL:     req.URL.String(),
+			Secure:  req.Secure,
+			XDomain: req.Header.Get("Origin") != "",
+		}
+	})
+	return s.hs
+}
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool { return s.connected.Load() }
@@ -144,14 +156,14 @@ func (s *Socket) Once(event string, fn EventHandler) { s.addListener(event, fn, 
 func (s *Socket) addListener(event string, fn EventHandler, once bool) {
 	s.mu.Lock()
 	// Copy on write: dispatch iterates without the lock.
-	s.handlers[event] = append(slices.Clip(s.handlers[event]), &listener{fn: fn, once: once})
+	s.handlers = append(slices.Clip(s.handlers), &listener{event: event, fn: fn, once: once})
 	s.mu.Unlock()
 }
 
 // Off removes every handler of event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	delete(s.handlers, event)
+	s.handlers = slices.DeleteFunc(slices.Clone(s.handlers), func(l *listener) bool { return l.event == event })
 	s.mu.Unlock()
 }
 
@@ -424,7 +436,7 @@ func (s *Socket) Disconnect(close bool) {
 			s.onDisconnect(ReasonServerNamespaceDisconnect, true)
 			return
 		}
-		for _, o := range s.client.sockets {
+		for _, o := range slices.Clone(s.client.sockets) {
 			o.onDisconnect(ReasonServerNamespaceDisconnect, true)
 		}
 		s.client.close(ReasonServerNamespaceDisconnect)
@@ -478,9 +490,7 @@ func (s *Socket) onConnect() {
 // onDisconnect ends the socket. Loop-only.
 func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	c := s.client
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
-	}
+	c.remove(s)
 	if !s.connected.Load() {
 		return
 	}
@@ -567,7 +577,7 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 		name = string(rawName)
 	}
 	s.mu.Lock()
-	mws, anyIn, ls := s.packetMW, s.anyIn, s.handlers[name]
+	mws, anyIn, ls := s.packetMW, s.anyIn, s.handlers
 	errs := s.onErr
 	s.mu.Unlock()
 	for _, mw := range mws {
@@ -584,19 +594,21 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 		s.safely("any", func() { fn(name, args) })
 	}
 	for _, l := range ls {
+		if l.event != name {
+			continue
+		}
 		if l.once {
-			s.removeListener(name, l)
+			s.removeListener(l)
 		}
 		s.safely(name, func() { l.fn(args, ack) })
 	}
 }
 
-func (s *Socket) removeListener(event string, l *listener) {
+func (s *Socket) removeListener(l *listener) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ls := s.handlers[event]
-	if i := slices.Index(ls, l); i >= 0 {
-		s.handlers[event] = slices.Delete(slices.Clone(ls), i, i+1)
+	if i := slices.Index(s.handlers, l); i >= 0 {
+		s.handlers = slices.Delete(slices.Clone(s.handlers), i, i+1)
 	}
 }
 

@@ -233,7 +233,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 	if upgrade {
 		return ep.acceptWebSocket(cn, buf, req, nil)
 	}
-	s := ep.newSession(cn, req, transportPolling)
+	s := ep.newSession(cn, buf[:req.HeadLen], transportPolling)
 	cn.extra = ep.appendCookie(cn.extra, s.id)
 	s.enqueueOpen()
 	cn.park(s)
@@ -333,7 +333,7 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 		s.loop.post(op{kind: opUpgradeStart, s: s, c: cn})
 		return req.HeadLen, gnet.None
 	}
-	ns := ep.newSession(cn, req, transportWebSocket)
+	ns := ep.newSession(cn, buf[:req.HeadLen], transportWebSocket)
 	b = ep.appendCookie(b, ns.id)
 	b = append(b, "\r\n"...)
 	l.scratch = b[:0]
@@ -345,12 +345,13 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 	return req.HeadLen, gnet.None
 }
 
-func (ep *Endpoint) newSession(cn *conn, req *http1.Request, t transportKind) *Session {
+func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session {
 	l := cn.loop
 	s := &Session{ep: ep, loop: l, transport: t}
 	s.id = l.newSID()
 	s.slot = l.allocSlot(s)
-	s.req = buildRequest(cn, req, t.String())
+	s.head = append([]byte(nil), head...)
+	s.remote = cn.gc.RemoteAddr().String()
 	l.initTimer(&s.hb, s.onHeartbeatTimer)
 	l.initTimer(&s.upTimer, s.onUpgradeTimeout)
 	ep.register(s)
@@ -374,7 +375,25 @@ func (l *Loop) newSID() string {
 	return base64.RawURLEncoding.EncodeToString(raw[:])
 }
 
+// parseRequestHead builds a Request from a stored head.
+func parseRequestHead(head []byte, remote string) *Request {
+	var req http1.Request
+	if err := http1.Parse(head, &req, len(head)+1); err != nil {
+		return &Request{URL: &url.URL{}, Header: http.Header{}, RemoteAddr: remote}
+	}
+	transport, _ := http1.QueryValue(req.RawQuery, "transport")
+	r := requestOf(&req, string(transport))
+	r.RemoteAddr = remote
+	return r
+}
+
 func buildRequest(cn *conn, req *http1.Request, transport string) *Request {
+	r := requestOf(req, transport)
+	r.RemoteAddr = cn.gc.RemoteAddr().String()
+	return r
+}
+
+func requestOf(req *http1.Request, transport string) *Request {
 	h := make(http.Header, len(req.Headers))
 	for _, kv := range req.Headers {
 		k := http.CanonicalHeaderKey(string(kv.Name))
@@ -382,11 +401,10 @@ func buildRequest(cn *conn, req *http1.Request, transport string) *Request {
 	}
 	u := &url.URL{Path: string(req.Path), RawQuery: string(req.RawQuery)}
 	return &Request{
-		Method:     string(req.Method),
-		URL:        u,
-		Header:     h,
-		RemoteAddr: cn.gc.RemoteAddr().String(),
-		Transport:  transport,
+		Method:    string(req.Method),
+		URL:       u,
+		Header:    h,
+		Transport: transport,
 	}
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -45,6 +46,12 @@ type Session struct {
 	ep        *Endpoint
 	loop      *Loop
 	slot      uint32
+	// The handshake request, kept as its raw head (one allocation) and
+	// parsed into a Request only when asked for: an idle connection should
+	// not pay for a header map (per-connection memory, bench "conns").
+	head      []byte
+	remote    string
+	reqOnce   sync.Once
 	req       *Request
 	transport transportKind
 	state     sessionState
@@ -101,7 +108,15 @@ func staticPacket(s string) *Prepared {
 func (s *Session) ID() string { return s.id }
 
 // Request is the handshake request. Goroutine-safe; do not modify.
-func (s *Session) Request() *Request { return s.req }
+func (s *Session) Request() *Request {
+	s.reqOnce.Do(func() {
+		if s.req == nil {
+			s.req = parseRequestHead(s.head, s.remote)
+			s.head = nil
+		}
+	})
+	return s.req
+}
 
 // Loop is the session's home loop. Goroutine-safe.
 func (s *Session) Loop() *Loop { return s.loop }
@@ -226,7 +241,7 @@ func (s *Session) enqueueOpen() {
 // open starts the heartbeat and tells the handler.
 func (s *Session) open() {
 	if lg := s.ep.cfg.Logger; lg.Enabled(context.Background(), slog.LevelDebug) {
-		lg.Debug("engine: session open", "sid", s.id, "transport", s.transport.String(), "remote", s.req.RemoteAddr)
+		lg.Debug("engine: session open", "sid", s.id, "transport", s.transport.String(), "remote", s.remote)
 	}
 	s.armPing()
 	defer s.recoverHandler()
