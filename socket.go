@@ -63,7 +63,7 @@ type Socket struct {
 	Data any
 
 	mu        sync.Mutex
-	rooms     []string // a snapshot of the shard, for Rooms and FetchSockets
+	rooms     []string    // a snapshot of the shard, for Rooms and FetchSockets
 	handlers  []*listener // few per socket: a slice beats a map in memory
 	anyIn     []AnyHandler
 	anyOut    []AnyOutgoingHandler
@@ -88,12 +88,12 @@ type pendingAck struct {
 
 func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 	s := &Socket{
-		id:       newSocketID(),
-		nsp:      nsp,
-		client:   c,
-		sess:     c.sess,
-		loop:     c.sess.Loop(),
-		slot:     c.sess.Slot(),
+		id:     newSocketID(),
+		nsp:    nsp,
+		client: c,
+		sess:   c.sess,
+		loop:   c.sess.Loop(),
+		slot:   c.sess.Slot(),
 	}
 	if auth != nil {
 		s.auth = append([]byte(nil), auth...)

@@ -42,10 +42,10 @@ const (
 // its handshake): its fields are that loop's. Methods say whether they are
 // goroutine-safe.
 type Session struct {
-	id        string
-	ep        *Endpoint
-	loop      *Loop
-	slot      uint32
+	id   string
+	ep   *Endpoint
+	loop *Loop
+	slot uint32
 	// The handshake request, kept as its raw head (one allocation) and
 	// parsed into a Request only when asked for: an idle connection should
 	// not pay for a header map (per-connection memory, bench "conns").
