@@ -445,3 +445,21 @@ func TestDefaultNotFound(t *testing.T) {
 		t.Fatalf("got %d", code)
 	}
 }
+
+// TestFallbackHeadKeepsLength: a HEAD answer carries the length of the GET
+// answer, as the handler declared it.
+func TestFallbackHeadKeepsLength(t *testing.T) {
+	_, base := startServer(t, testConfig(), newEcho(), func(s *Server) {
+		s.Fallback = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, "page.html", time.Unix(1e9, 0), strings.NewReader("<html>hello</html>"))
+		})
+	})
+	resp, err := http.Head(base + "/page.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ContentLength != int64(len("<html>hello</html>")) {
+		t.Fatalf("HEAD Content-Length %d", resp.ContentLength)
+	}
+}

@@ -135,8 +135,17 @@ func (w *bufferedWriter) bytes(keep, head bool) []byte {
 	}
 	var out bytes.Buffer
 	out.WriteString("HTTP/1.1 " + strconv.Itoa(w.status) + " " + http.StatusText(w.status) + "\r\n")
-	w.h.Del("Content-Length")
-	w.h.Set("Content-Length", strconv.Itoa(w.buf.Len()))
+	// The length is what the handler wrote, except that a HEAD or 304
+	// answer keeps the length the handler declared (RFC 9110 §8.6) and a
+	// 204 has none.
+	switch {
+	case w.status == http.StatusNoContent:
+		w.h.Del("Content-Length")
+	case w.status == http.StatusNotModified:
+	case head && w.h.Get("Content-Length") != "":
+	default:
+		w.h.Set("Content-Length", strconv.Itoa(w.buf.Len()))
+	}
 	if !keep {
 		w.h.Set("Connection", "close")
 	}

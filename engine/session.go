@@ -453,12 +453,14 @@ func (s *Session) onConnClosed(cn *conn) {
 		s.ws = nil
 		s.closeWith("transport close", false)
 	case cn == s.pendingGet:
+		// The reference: "poll connection closed prematurely" is a
+		// transport error.
 		s.pendingGet = nil
 		if s.state == stateClosing {
 			s.finish()
 			return
 		}
-		s.closeWith("transport close", false)
+		s.closeWith("transport error", false)
 	}
 }
 
