@@ -46,18 +46,19 @@ type Embedded struct {
 type withIface struct {
 	Embedded
 	*Inner   `json:"inner"`
-	Name     string             `json:"name"`
-	Any      any                `json:"any"`
-	AnyEmpty any                `json:"anyEmpty,omitempty"`
-	Ptr      *Inner             `json:"ptr"`
-	NilPtr   *Inner             `json:"nilPtr"`
-	List     []any              `json:"list"`
-	M        map[string]any     `json:"m"`
-	IntKeys  map[int]any        `json:"intKeys"`
-	Arr      [2]any             `json:"arr"`
-	Quoted   int                `json:"quoted,string"`
-	QStr     string             `json:"qstr,string"`
-	Skip     any                `json:"-"`
+	Name     string         `json:"name"`
+	Any      any            `json:"any"`
+	AnyEmpty any            `json:"anyEmpty,omitempty"`
+	Ptr      *Inner         `json:"ptr"`
+	NilPtr   *Inner         `json:"nilPtr"`
+	List     []any          `json:"list"`
+	M        map[string]any `json:"m"`
+	IntKeys  map[int]any    `json:"intKeys"`
+	Arr      [2]any         `json:"arr"`
+	Quoted   int            `json:"quoted,string"`
+	QStr     string         `json:"qstr,string"`
+	Skip     any            `json:"-"`
+	//lint:ignore SA5008 deliberate: encoding/json names this field "-", and so must we
 	Dash     any                `json:"-,"`
 	Time     time.Time          `json:"time"`
 	Addr     netip.Addr         `json:"addr"`
@@ -200,11 +201,9 @@ func TestAppendEventPlain(t *testing.T) {
 	}
 	// A map large enough to leave the stack-allocated key array.
 	m := map[string]any{}
-	var keys []string
 	for i := range 40 {
 		k := string(rune('A'+i%26)) + strings.Repeat("x", i/26)
 		m[k] = i
-		keys = append(keys, k)
 	}
 	got, _ := event(t, m)
 	if want := `2["e",` + stdJSON(t, m) + "]"; got != want {

@@ -100,19 +100,3 @@ func (cn *conn) writeUpgradeError(msg string) {
 	cn.loop.scratch = b[:0]
 	cn.writeOwn(b)
 }
-
-func equalFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
