@@ -29,6 +29,7 @@ type Loop struct {
 	mu            sync.Mutex
 	inbox         []op
 	inCallback    bool
+	depth         int // nesting of enter/leave; loop-only
 	wakeScheduled bool
 	spare         []op
 
@@ -147,8 +148,14 @@ func (l *Loop) post(o op) {
 }
 
 // enter marks the start of a loop callback: work posted from now on is
-// drained by leave instead of waking the loop.
+// drained by leave instead of waking the loop. Callbacks nest: gnet calls
+// OnClose synchronously when a write inside our flush fails, so only the
+// outermost leave drains.
 func (l *Loop) enter() {
+	l.depth++
+	if l.depth > 1 {
+		return
+	}
 	l.mu.Lock()
 	l.inCallback = true
 	l.mu.Unlock()
@@ -157,6 +164,11 @@ func (l *Loop) enter() {
 // leave drains the queue and flushes every session written to during the
 // callback: one write per connection per turn, however many messages.
 func (l *Loop) leave() {
+	if l.depth > 1 {
+		l.depth--
+		return
+	}
+	defer func() { l.depth-- }()
 	for {
 		l.mu.Lock()
 		if len(l.inbox) == 0 {

@@ -320,7 +320,7 @@ func (s *Session) flushWS() {
 		s.wq[i] = nil
 		s.wrefs[i] = nil
 	}
-	s.wq, s.wrefs, s.wbytes = s.wq[:0], s.wrefs[:0], 0
+	s.wq, s.wrefs, s.wbytes = keepSmall(s.wq), keepSmall(s.wrefs), 0
 }
 
 func (s *Session) dropWS() {
@@ -329,15 +329,27 @@ func (s *Session) dropWS() {
 		s.wrefs[i] = nil
 		s.wq[i] = nil
 	}
-	s.wq, s.wrefs, s.wbytes = s.wq[:0], s.wrefs[:0], 0
+	s.wq, s.wrefs, s.wbytes = keepSmall(s.wq), keepSmall(s.wrefs), 0
 }
+
+// keepSmall empties a queue, keeping its array only if it is small: after
+// a burst, thousands of idle sessions must not each hold a burst-sized
+// array (memory, and GC scanning).
+func keepSmall[T any](q []T) []T {
+	if cap(q) > maxKeptQueue {
+		return nil
+	}
+	return q[:0]
+}
+
+const maxKeptQueue = 64
 
 func (s *Session) dropPolling() {
 	for i, p := range s.pq {
 		p.Release()
 		s.pq[i] = nil
 	}
-	s.pq, s.pqBytes = s.pq[:0], 0
+	s.pq, s.pqBytes = keepSmall(s.pq), 0
 }
 
 // closeWith ends the session. serverSide: the server decided (send the
