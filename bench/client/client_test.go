@@ -1,0 +1,237 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riptide-io/riptide"
+)
+
+// startServer runs a Riptide server in process with a part of the benchmark
+// contract (echo, join, bcast, stats) and a short heartbeat, so that the
+// test sees pings being answered.
+func startServer(t *testing.T) string {
+	t.Helper()
+	srv := riptide.New(riptide.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
+	srv.OnConnection(func(s *riptide.Socket) {
+		s.On("echo", func(args riptide.Args, ack riptide.Ack) {
+			vals := make([]any, args.Len())
+			for i := range vals {
+				vals[i] = riptide.RawJSON(args.Raw(i))
+			}
+			if ack != nil {
+				ack(vals...)
+				return
+			}
+			_ = s.Emit("echo", vals...)
+		})
+		s.On("join", func(args riptide.Args, ack riptide.Ack) {
+			room, _ := riptide.Arg[string](args, 0)
+			s.Join(room)
+			if ack != nil {
+				ack()
+			}
+		})
+		s.On("bcast", func(args riptide.Args, ack riptide.Ack) {
+			room, _ := riptide.Arg[string](args, 0)
+			_ = srv.To(room).Emit("msg", riptide.RawJSON(args.Raw(1)))
+			if ack != nil {
+				ack()
+			}
+		})
+		s.On("stats", func(args riptide.Args, ack riptide.Ack) {
+			ack(map[string]any{"rss": 1, "heapUsed": 2, "connections": srv.Sockets().Len()})
+		})
+	})
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + srv.Addr().String()
+}
+
+func TestClientAgainstRiptide(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	var (
+		mu     sync.Mutex
+		events []string
+		got    = make(chan struct{}, 16)
+	)
+	onEvent := func(c *Conn, ev *Event) {
+		mu.Lock()
+		events = append(events, string(ev.Name)+" "+string(ev.Args))
+		mu.Unlock()
+		got <- struct{}{}
+	}
+	a, err := Dial(ctx, url, Options{OnEvent: onEvent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	// A second connection from another source address.
+	b, err := Dial(ctx, url, Options{LocalAddr: "127.0.0.2", OnEvent: onEvent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if a.SID() == "" || b.SID() == a.SID() {
+		t.Fatalf("sids %q %q", a.SID(), b.SID())
+	}
+	if ip := strings.Split(b.LocalAddr().String(), ":")[0]; ip != "127.0.0.2" {
+		t.Fatalf("local address %s, want 127.0.0.2", b.LocalAddr())
+	}
+	if hs := a.Handshake(); hs.PingInterval != 100 || hs.EngineSID == "" {
+		t.Fatalf("handshake %+v", hs)
+	}
+
+	// echo with an ack: the arguments come back verbatim.
+	reply, err := a.Call(ctx, "echo", []byte(`"hi"`), []byte(`{"n":1}`))
+	if err != nil || string(reply) != `"hi",{"n":1}` {
+		t.Fatalf("echo ack: %q, %v", reply, err)
+	}
+	// echo without an ack: an "echo" event.
+	if err := a.Emit("echo", []byte(`42`)); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, got, 1)
+
+	// join + bcast: both members receive msg, once.
+	for _, c := range []*Conn{a, b} {
+		if _, err := c.Call(ctx, "join", []byte(`"r"`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Call(ctx, "bcast", []byte(`"r"`), []byte(`{"seq":7,"ts":123,"data":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, got, 2)
+	mu.Lock()
+	want := []string{`echo 42`, `msg {"seq":7,"ts":123,"data":"x"}`, `msg {"seq":7,"ts":123,"data":"x"}`}
+	if fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Fatalf("events %q, want %q", events, want)
+	}
+	mu.Unlock()
+
+	// Several heartbeats pass: the client answers pings, so it stays up.
+	time.Sleep(700 * time.Millisecond)
+	reply, err = b.Call(ctx, "stats")
+	if err != nil {
+		t.Fatalf("stats after heartbeats: %v", err)
+	}
+	var st struct{ Connections int }
+	if err := json.Unmarshal(reply, &st); err != nil || st.Connections != 2 {
+		t.Fatalf("stats %s: %v", reply, err)
+	}
+
+	// A large argument takes the 16-bit and 64-bit frame lengths both ways.
+	for _, n := range []int{200, 70000} {
+		big := `"` + strings.Repeat("y", n) + `"`
+		reply, err = a.Call(ctx, "echo", []byte(big))
+		if err != nil || string(reply) != big {
+			t.Fatalf("echo of %d bytes: %d bytes, %v", n, len(reply), err)
+		}
+	}
+
+	// Close: pending acks and the reader end; Err is nil for our own close.
+	_ = a.Close()
+	if err := a.Err(); err != nil {
+		t.Fatalf("Err after Close: %v", err)
+	}
+	if err := a.Emit("echo"); err == nil {
+		t.Fatal("Emit after Close succeeded")
+	}
+}
+
+// waitEvents waits for n events.
+func waitEvents(t *testing.T, got chan struct{}, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("timed out waiting for an event")
+		}
+	}
+}
+
+func TestParseEvent(t *testing.T) {
+	for _, tc := range []struct {
+		in, name, args string
+		id             int64
+		ok             bool
+	}{
+		{`["msg",{"seq":1}]`, "msg", `{"seq":1}`, -1, true},
+		{`12["echo","a",2]`, "echo", `"a",2`, 12, true},
+		{`["noargs"]`, "noargs", ``, -1, true},
+		{`["we\"ird",1]`, `we"ird`, `1`, -1, true},
+		{`/chat,["msg"]`, "", "", 0, false},
+		{`["msg"`, "", "", 0, false},
+		{`[1,2]`, "", "", 0, false},
+	} {
+		id, name, args, ok := parseEvent([]byte(tc.in))
+		if ok != tc.ok || (ok && (string(name) != tc.name || string(args) != tc.args || id != tc.id)) {
+			t.Errorf("parseEvent(%q) = %d %q %q %v", tc.in, id, name, args, ok)
+		}
+	}
+	id, args, ok := parseAck([]byte(`3[{"sent":10}]`))
+	if !ok || id != 3 || string(args) != `{"sent":10}` {
+		t.Errorf("parseAck: %d %q %v", id, args, ok)
+	}
+}
+
+func TestParseSeqTS(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		seq, ts int64
+		ok      bool
+	}{
+		{`{"seq":12,"ts":1700000000000001,"data":"xxx"}`, 12, 1700000000000001, true},
+		{`{"data":"a\"b,}","x":{"y":[1,{"z":2}]},"ts":5,"seq":0}`, 0, 5, true},
+		{` { "seq" : 3 , "ts" : 4 }`, 3, 4, true},
+		{`{"seq":1}`, 0, 0, false},
+		{`{"seq":1.5,"ts":2}`, 0, 0, false},
+		{`[1]`, 0, 0, false},
+		{`{"seq":1,"ts":`, 0, 0, false},
+	} {
+		seq, ts, ok := ParseSeqTS([]byte(tc.in))
+		if ok != tc.ok || (ok && (seq != tc.seq || ts != tc.ts)) {
+			t.Errorf("ParseSeqTS(%q) = %d %d %v", tc.in, seq, ts, ok)
+		}
+	}
+}
+
+func TestFrameInPlace(t *testing.T) {
+	for _, n := range []int{1, 125, 126, 65535, 65536} {
+		b := make([]byte, maxHeader+n)
+		for i := range n {
+			b[maxHeader+i] = '6' // an Engine.IO noop, then filler
+		}
+		f := frameInPlace(b, opText, [4]byte{1, 2, 3, 4})
+		wantHdr := map[bool]int{true: 6}[n < 126] + map[bool]int{true: 8}[n >= 126 && n <= 0xffff] + map[bool]int{true: 14}[n > 0xffff]
+		if len(f) != wantHdr+n {
+			t.Fatalf("n=%d: frame of %d bytes, want header %d", n, len(f), wantHdr)
+		}
+		// Parse it back (the reader unmasks masked frames too).
+		c := &Conn{buf: append([]byte(nil), f...), w: len(f)}
+		if err := c.parse(0); err != nil || c.r != len(f) {
+			t.Fatalf("n=%d: parsed %d of %d bytes, %v", n, c.r, len(f), err)
+		}
+	}
+}
+
+func BenchmarkParseSeqTS(b *testing.B) {
+	msg := []byte(`{"seq":123456,"ts":1700000000000001,"data":"` + strings.Repeat("x", 100) + `"}`)
+	for b.Loop() {
+		if _, _, ok := ParseSeqTS(msg); !ok {
+			b.Fatal("parse")
+		}
+	}
+}

@@ -1,0 +1,100 @@
+// Command loadgen runs one benchmark scenario against a Socket.IO server
+// that implements the bench/server event contract, and prints its result
+// as one JSON line (loadgen.Result).
+//
+//	go run ./bench/cmd/loadgen -scenario echo -url http://127.0.0.1:3000 -conns 100 -duration 10s
+//	go run ./bench/cmd/loadgen -scenario fanout -url http://127.0.0.1:3000 -n 19000 -rooms 100 -count 50 -shards 2 -local 127.0.0.2,127.0.0.3
+//
+// Scenarios: conns, handshake, echo, fanout, churn (see package
+// bench/loadgen). -server-pid makes it read the server's CPU from /proc
+// over the measured window. With -shards N > 1 (conns, fanout) the
+// connections are spread over N copies of this binary, started with
+// -worker.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/riptide-io/riptide/bench/loadgen"
+)
+
+func main() {
+	exit := 0
+	defer func() { os.Exit(exit) }() // after the profile is written
+	if len(os.Args) == 2 && os.Args[1] == "-worker" {
+		// A shard of a sharded scenario, started by a parent loadgen.
+		if err := loadgen.WorkerMain(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var (
+		p        loadgen.Params
+		scenario = flag.String("scenario", "", "scenario: "+strings.Join(loadgen.Scenarios(), ", "))
+		local    = flag.String("local", "", "comma-separated source IPs (127.0.0.x) to spread connections over")
+		duration = flag.Duration("duration", 10*time.Second, "measured window (handshake, echo, churn)")
+		warmup   = flag.Duration("warmup", time.Second, "echo warm-up before the window")
+		hold     = flag.Duration("hold", 2*time.Second, "conns: hold the idle connections this long before reading RSS")
+		idle     = flag.Duration("idle-timeout", 10*time.Second, "fanout: give up after no message for this long")
+		startTO  = flag.Duration("start-timeout", 5*time.Minute, "fanout: give up when the first message takes longer")
+		timeout  = flag.Duration("timeout", 10*time.Minute, "abort the run after this long")
+		cpuprof  = flag.String("cpuprofile", "", "write the generator's CPU profile to this file")
+	)
+	flag.StringVar(&p.URL, "url", "http://127.0.0.1:3000", "server base URL")
+	flag.IntVar(&p.N, "n", 0, "conns: connections; fanout: receivers; churn: churning connections (default 1000; churn 200)")
+	flag.IntVar(&p.Conns, "conns", 0, "echo: connections in closed loop (default 100)")
+	flag.IntVar(&p.Concurrency, "concurrency", 0, "dials in flight; handshake: loops (default 64; handshake 32)")
+	flag.IntVar(&p.Rooms, "rooms", 0, "fanout: rooms the receivers spread over, one burst each (default 1); churn: rooms (default 10)")
+	flag.IntVar(&p.Count, "count", 0, "fanout: messages per burst (default 1000)")
+	flag.IntVar(&p.PayloadSize, "payload", 0, "fanout, churn: payload bytes (default 100)")
+	flag.IntVar(&p.Shards, "shards", 1, "conns, fanout: generator processes")
+	flag.IntVar(&p.ServerPID, "server-pid", 0, "server process id, to read its CPU from /proc")
+	flag.Parse()
+	if *scenario == "" || flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	p.Duration, p.Warmup, p.Hold, p.IdleTimeout = loadgen.Duration(*duration), loadgen.Duration(*warmup),
+		loadgen.Duration(*hold), loadgen.Duration(*idle)
+	p.StartTimeout = loadgen.Duration(*startTO)
+	if *local != "" {
+		p.LocalAddrs = strings.Split(*local, ",")
+	}
+
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	res, err := loadgen.Run(ctx, *scenario, p)
+	if res != nil {
+		b, _ := json.Marshal(res)
+		fmt.Println(string(b))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		exit = 1
+	}
+}

@@ -1,0 +1,564 @@
+// Command run is the benchmark runner: it builds the servers under test and
+// the load generator, runs each chosen scenario configuration against a
+// fresh server process, and writes bench/results/<YYYY-MM-DD>/:
+//
+//   - runs.jsonl: one JSON line per run (Run: the server, the generator's
+//     arguments and its loadgen.Result), appended as runs finish (a second
+//     invocation on the same day adds to the same file, and the tables
+//     take the medians over everything in it: delete the file to start
+//     afresh);
+//   - results.md: medians per server and configuration, with
+//     Riptide/peer ratios;
+//   - <scenario>-*.png: throughput and latency charts per scenario.
+//
+// Usage, from the module root:
+//
+//	go run ./bench/cmd/run -servers riptide,node -scenarios conns,handshake,echo,fanout,churn -size small
+//	go run ./bench/cmd/run -size full -repeat 3
+//
+// -size small is a smoke of every scenario in seconds (what CI runs);
+// -size full takes the sizes of issue 4 (1k/10k/19k connections, echo at
+// 1/100/1000 connections, fan-out to 1k/10k/19k receivers in 1 and 100
+// rooms). -report DIR only rewrites results.md and the charts from DIR's
+// runs.jsonl.
+//
+// Servers: riptide (go build ./bench/server, then the binary) and node
+// (node bench/node/server.js, after npm ci when node_modules is missing).
+// Each prints "listening on ADDR"; the runner passes port 0 and reads the
+// address. The generator is bench/cmd/loadgen, run as a subprocess with
+// -server-pid so that the server's CPU over the measured window comes from
+// /proc.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/riptide-io/riptide/bench/loadgen"
+)
+
+// Run is one line of runs.jsonl: a scenario configuration run once against
+// one server.
+type Run struct {
+	Server        string    `json:"server"`
+	ServerVersion string    `json:"server_version"`
+	Size          string    `json:"size"`
+	Repeat        int       `json:"repeat"`
+	Scenario      string    `json:"scenario"`
+	Label         string    `json:"label"`
+	Started       time.Time `json:"started"`
+	// Args are the generator's arguments (the URL and pid excepted).
+	Args []string `json:"args"`
+	// ServerCrashed: the server process was gone when the run ended.
+	ServerCrashed bool `json:"server_crashed,omitempty"`
+	// Error is why the run produced no (or a partial) result.
+	Error  string          `json:"error,omitempty"`
+	Result *loadgen.Result `json:"result,omitempty"`
+	// Machine describes where it ran.
+	Machine string `json:"machine"`
+	// Command is the runner invocation that made this run.
+	Command string `json:"command,omitempty"`
+}
+
+// config is one scenario configuration: the generator's arguments.
+type config struct {
+	scenario string
+	label    string
+	args     []string
+}
+
+// configs returns the configurations of size for the chosen scenarios.
+func configs(size string, scenarios []string) ([]config, error) {
+	var all []config
+	// Long-lived connections come from 127.0.0.2 with explicit source
+	// ports (the kernel's own port search costs ~0.5 ms per connect at
+	// 19k); the handshake scenario lets the kernel choose.
+	local := []string{"-local", "127.0.0.2"}
+	add := func(scenario, label string, args ...string) {
+		if scenario != "handshake" && !slices.Contains(args, "-local") {
+			args = append(args, local...)
+		}
+		all = append(all, config{scenario, label, args})
+	}
+	switch size {
+	case "small":
+		add("conns", "n=50", "-n", "50", "-hold", "200ms")
+		add("handshake", "loops=8", "-concurrency", "8", "-duration", "1s")
+		add("echo", "conns=10", "-conns", "10", "-duration", "1s", "-warmup", "200ms")
+		add("fanout", "recv=50 rooms=1", "-n", "50", "-rooms", "1", "-count", "20", "-idle-timeout", "5s")
+		add("fanout", "recv=50 rooms=5", "-n", "50", "-rooms", "5", "-count", "20", "-idle-timeout", "5s")
+		add("churn", "n=20", "-n", "20", "-rooms", "5", "-duration", "1s")
+	case "full":
+		// 19k connections take two generator processes with their own
+		// source addresses (each process may hold 20k files; one could
+		// hold them all, two halve the per-process fd pressure and
+		// spread the generator over both cores).
+		sharded := []string{"-shards", "2", "-local", "127.0.0.2,127.0.0.3"}
+		for _, n := range []int{1000, 10000, 19000} {
+			args := []string{"-n", fmt.Sprint(n), "-hold", "2s"}
+			if n > 10000 {
+				args = append(args, sharded...)
+			}
+			add("conns", fmt.Sprintf("n=%d", n), args...)
+		}
+		add("handshake", "loops=32", "-concurrency", "32", "-duration", "10s")
+		for _, c := range []int{1, 100, 1000} {
+			add("echo", fmt.Sprintf("conns=%d", c), "-conns", fmt.Sprint(c), "-duration", "10s", "-warmup", "1s")
+		}
+		// Messages per burst: 1M–2M deliveries per run, under the 1024
+		// messages a connection may have queued in one Riptide loop turn
+		// (bench/README.md: more fails one writev with EINVAL).
+		counts := map[int]int{1000: 1000, 10000: 200, 19000: 100}
+		for _, rooms := range []int{1, 100} {
+			for _, n := range []int{1000, 10000, 19000} {
+				args := []string{"-n", fmt.Sprint(n), "-rooms", fmt.Sprint(rooms), "-count", fmt.Sprint(counts[n]),
+					"-idle-timeout", "20s"}
+				if n > 10000 {
+					args = append(args, sharded...)
+				}
+				add("fanout", fmt.Sprintf("recv=%d rooms=%d", n, rooms), args...)
+			}
+		}
+		add("churn", "n=1000", "-n", "1000", "-rooms", "10", "-duration", "20s")
+	default:
+		return nil, fmt.Errorf("unknown -size %q (small or full)", size)
+	}
+	want := map[string]bool{}
+	for _, s := range scenarios {
+		want[s] = true
+	}
+	var out []config
+	for _, c := range all {
+		if want[c.scenario] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func main() {
+	var (
+		servers   = flag.String("servers", "riptide,node", "servers to compare: riptide, node")
+		scenarios = flag.String("scenarios", strings.Join(loadgen.Scenarios(), ","), "scenarios to run")
+		size      = flag.String("size", "small", "small (a smoke, seconds) or full (issue 4's sizes)")
+		repeat    = flag.Int("repeat", 1, "runs per configuration and server (the tables show medians)")
+		only      = flag.String("only", "", "run only the configurations whose label contains this")
+		out       = flag.String("out", "", "output directory (default bench/results/<YYYY-MM-DD>)")
+		report    = flag.String("report", "", "only rewrite results.md and the charts from DIR/runs.jsonl")
+		profile   = flag.Bool("profile", false, "write a CPU profile of each riptide server run under bench/results/tmp/prof")
+		runTO     = flag.Duration("run-timeout", 15*time.Minute, "abort one run after this long")
+	)
+	flag.Parse()
+	if *report != "" {
+		if err := writeReport(*report, ""); err != nil {
+			fatal(err)
+		}
+		return
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		fatal(err)
+	}
+	if *out == "" {
+		*out = filepath.Join(root, "bench", "results", time.Now().Format("2006-01-02"))
+	}
+	cfgs, err := configs(*size, split(*scenarios))
+	if err != nil {
+		fatal(err)
+	}
+	if *only != "" {
+		var keep []config
+		for _, c := range cfgs {
+			if strings.Contains(c.label, *only) {
+				keep = append(keep, c)
+			}
+		}
+		cfgs = keep
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tmp := filepath.Join(root, "bench", "results", "tmp")
+	b := &bench{root: root, tmp: tmp, profile: *profile, runTimeout: *runTO, machine: machine()}
+	if err := b.prepare(ctx, split(*servers)); err != nil {
+		fatal(err)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fatal(err)
+	}
+	jsonl, err := os.OpenFile(filepath.Join(*out, "runs.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		fatal(err)
+	}
+	defer jsonl.Close()
+
+	cmdline := "go run ./bench/cmd/run " + strings.Join(os.Args[1:], " ")
+	total := *repeat * len(cfgs) * len(b.servers)
+	done := 0
+	// Repeats outermost and servers innermost: the servers under comparison
+	// run back to back under the same machine conditions.
+	for rep := range *repeat {
+		for _, c := range cfgs {
+			for _, srv := range b.servers {
+				if ctx.Err() != nil {
+					fatal(ctx.Err())
+				}
+				done++
+				fmt.Fprintf(os.Stderr, "[%d/%d] %s %s %s (repeat %d)\n", done, total, srv.name, c.scenario, c.label, rep+1)
+				r := b.run(ctx, srv, c)
+				r.Size, r.Repeat, r.Command = *size, rep+1, cmdline
+				line, _ := json.Marshal(r)
+				if _, err := fmt.Fprintf(jsonl, "%s\n", line); err != nil {
+					fatal(err)
+				}
+				fmt.Fprintf(os.Stderr, "    %s\n", summaryLine(r))
+			}
+		}
+	}
+	if err := writeReport(*out, cmdline); err != nil {
+		fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+}
+
+// server is a server under test.
+type server struct {
+	name    string
+	version string
+	// command returns the command line that serves on 127.0.0.1, any port.
+	command func(profile string) []string
+}
+
+// bench holds the prepared binaries and servers.
+type bench struct {
+	root, tmp  string
+	loadgen    string
+	servers    []server
+	profile    bool
+	runTimeout time.Duration
+	machine    string
+}
+
+// prepare builds the generator and the Go server and installs the Node
+// twin's packages when they are missing.
+func (b *bench) prepare(ctx context.Context, names []string) error {
+	bin := filepath.Join(b.tmp, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	b.loadgen = filepath.Join(bin, "loadgen")
+	if err := b.cmd(ctx, b.root, "go", "build", "-o", b.loadgen, "./bench/cmd/loadgen"); err != nil {
+		return err
+	}
+	for _, name := range names {
+		switch name {
+		case "riptide":
+			exe := filepath.Join(bin, "riptide-server")
+			if err := b.cmd(ctx, b.root, "go", "build", "-o", exe, "./bench/server"); err != nil {
+				return err
+			}
+			b.servers = append(b.servers, server{name: name, version: riptideVersion(b.root),
+				command: func(profile string) []string {
+					args := []string{exe, "-addr", "127.0.0.1:0"}
+					if profile != "" {
+						args = append(args, "-cpuprofile", profile)
+					}
+					return args
+				}})
+		case "node":
+			dir := filepath.Join(b.root, "bench", "node")
+			if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io")); err != nil {
+				fmt.Fprintln(os.Stderr, "npm ci in bench/node")
+				if err := b.cmd(ctx, dir, "npm", "ci", "--no-audit", "--no-fund"); err != nil {
+					return err
+				}
+			}
+			script := filepath.Join(dir, "server.js")
+			b.servers = append(b.servers, server{name: name, version: nodeVersion(dir),
+				command: func(string) []string { return []string{"node", script, "0"} }})
+		default:
+			return fmt.Errorf("unknown server %q (riptide, node)", name)
+		}
+	}
+	return nil
+}
+
+// cmd runs a preparation command, its output on stderr.
+func (b *bench) cmd(ctx context.Context, dir string, name string, args ...string) error {
+	c := exec.CommandContext(ctx, name, args...)
+	c.Dir, c.Stdout, c.Stderr = dir, os.Stderr, os.Stderr
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// run runs configuration c once against a fresh process of srv.
+func (b *bench) run(ctx context.Context, srv server, c config) *Run {
+	r := &Run{Server: srv.name, ServerVersion: srv.version, Scenario: c.scenario, Label: c.label,
+		Started: time.Now().UTC(), Args: c.args, Machine: b.machine}
+	ctx, cancel := context.WithTimeout(ctx, b.runTimeout)
+	defer cancel()
+	logDir := filepath.Join(b.tmp, "logs")
+	_ = os.MkdirAll(logDir, 0o755)
+	tag := fmt.Sprintf("%s-%s-%s-%s", srv.name, c.scenario, strings.ReplaceAll(c.label, " ", "_"),
+		r.Started.Format("150405"))
+	var profile string
+	if b.profile && srv.name == "riptide" {
+		_ = os.MkdirAll(filepath.Join(b.tmp, "prof"), 0o755)
+		profile = filepath.Join(b.tmp, "prof", tag+".prof")
+	}
+	sp, err := startServer(srv.command(profile), filepath.Join(logDir, tag+".server.log"))
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	defer sp.stop()
+
+	args := append([]string{"-scenario", c.scenario, "-url", "http://" + sp.addr,
+		"-server-pid", fmt.Sprint(sp.cmd.Process.Pid)}, c.args...)
+	lg := exec.CommandContext(ctx, b.loadgen, args...)
+	lg.Dir = b.root
+	logf, _ := os.Create(filepath.Join(logDir, tag+".loadgen.log"))
+	if logf != nil {
+		defer logf.Close()
+		lg.Stderr = logf
+	}
+	outb, err := lg.Output()
+	// The last line is the result, even when the scenario failed late.
+	lines := strings.Split(strings.TrimSpace(string(outb)), "\n")
+	if last := lines[len(lines)-1]; strings.HasPrefix(last, "{") {
+		var res loadgen.Result
+		if jerr := json.Unmarshal([]byte(last), &res); jerr == nil {
+			r.Result = &res
+		}
+	}
+	if err != nil {
+		msg := err.Error()
+		if logf != nil {
+			if tail := tailFile(logf.Name(), 500); tail != "" {
+				msg += ": " + tail
+			}
+		}
+		r.Error = msg
+	}
+	if !sp.alive() {
+		r.ServerCrashed = true
+		if r.Error == "" {
+			r.Error = "server exited during the run: " + tailFile(sp.log, 500)
+		}
+	}
+	return r
+}
+
+// serverProc is a running server.
+type serverProc struct {
+	cmd    *exec.Cmd
+	addr   string
+	log    string
+	exited chan struct{}
+}
+
+// startServer starts argv, waits for its "listening on ADDR" line (30 s at
+// most) and keeps copying its output to logPath.
+func startServer(argv []string, logPath string) (*serverProc, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = logf
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	sp := &serverProc{cmd: cmd, log: logPath, exited: make(chan struct{})}
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		found := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logf, line)
+			if a, ok := strings.CutPrefix(line, "listening on "); ok && !found {
+				found = true
+				addrCh <- strings.TrimSpace(a)
+			}
+		}
+		_, _ = io.Copy(logf, stdout)
+	}()
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(sp.exited)
+	}()
+	select {
+	case sp.addr = <-addrCh:
+		return sp, nil
+	case <-sp.exited:
+		return nil, fmt.Errorf("%s exited before listening: %s", argv[0], tailFile(logPath, 500))
+	case <-time.After(30 * time.Second):
+		sp.stop()
+		return nil, fmt.Errorf("%s did not print its listening line in 30s", argv[0])
+	}
+}
+
+// alive reports whether the server process is still running.
+func (sp *serverProc) alive() bool {
+	select {
+	case <-sp.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL after 10 s.
+func (sp *serverProc) stop() {
+	if !sp.alive() {
+		return
+	}
+	_ = sp.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-sp.exited:
+	case <-time.After(10 * time.Second):
+		_ = sp.cmd.Process.Kill()
+		<-sp.exited
+	}
+}
+
+// tailFile returns the last n bytes of a file, on one line.
+func tailFile(path string, n int64) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if int64(len(b)) > n {
+		b = b[int64(len(b))-n:]
+	}
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+// moduleRoot finds the directory of the go.mod that declares this module,
+// from the working directory upwards.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module github.com/riptide-io/riptide\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run it from inside the riptide module (no go.mod found)")
+		}
+		dir = parent
+	}
+}
+
+// riptideVersion is the module's git revision (+dirty), or "dev".
+func riptideVersion(root string) string {
+	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "dev"
+	}
+	return "riptide " + strings.TrimSpace(string(out)) + ", " + runtime.Version()
+}
+
+// nodeVersion is "node vX, socket.io Y".
+func nodeVersion(dir string) string {
+	v := "node ?"
+	if out, err := exec.Command("node", "--version").Output(); err == nil {
+		v = "node " + strings.TrimSpace(string(out))
+	}
+	var pkg struct{ Version string }
+	if b, err := os.ReadFile(filepath.Join(dir, "node_modules", "socket.io", "package.json")); err == nil {
+		_ = json.Unmarshal(b, &pkg)
+	}
+	return v + ", socket.io " + pkg.Version
+}
+
+// machine describes this machine: cores, CPU model, kernel.
+func machine() string {
+	model := "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := "?"
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%d cores, %s, Linux %s", runtime.NumCPU(), model, kernel)
+}
+
+// split splits a comma-separated list, dropping empty items.
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// summaryLine is the progress line of a run.
+func summaryLine(r *Run) string {
+	if r.Result == nil {
+		return "ERROR " + r.Error
+	}
+	res := r.Result
+	s := fmt.Sprintf("%.0f %s", res.Rate, res.RateUnit)
+	if res.Latency != nil && res.Latency.Count > 0 {
+		s += fmt.Sprintf(", p50 %.2f ms, p99 %.2f ms", res.Latency.P50Ms, res.Latency.P99Ms)
+	}
+	if res.RSSPerConn != 0 {
+		s += fmt.Sprintf(", %.0f B RSS/conn", res.RSSPerConn)
+	}
+	if res.Exact != nil && !res.Exact.OK() {
+		s += fmt.Sprintf(", INEXACT missing %d dup %d ooo %d", res.Exact.Missing, res.Exact.Duplicates, res.Exact.OutOfOrder)
+	}
+	s += fmt.Sprintf(", client %.2f cores, server %.2f cores", res.ClientCores, res.ServerCores)
+	if res.ClientSaturated {
+		s += " (CLIENT SATURATED)"
+	}
+	if res.Errors > 0 {
+		s += fmt.Sprintf(", %d errors %q", res.Errors, res.ErrorSamples)
+	}
+	if r.Error != "" {
+		s += ", error: " + r.Error
+	}
+	return s
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "run:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,258 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riptide-io/riptide"
+)
+
+func TestBucketsAreContiguous(t *testing.T) {
+	prevHi := int64(-1)
+	for i := range histBuckets {
+		lo, hi := bucketRange(i)
+		if lo != prevHi+1 || hi < lo {
+			t.Fatalf("bucket %d = [%d, %d], previous ended at %d", i, lo, hi, prevHi)
+		}
+		if i < histBuckets-1 && (bucketOf(lo) != i || bucketOf(hi) != i) {
+			t.Fatalf("bucket %d = [%d, %d] maps back to %d, %d", i, lo, hi, bucketOf(lo), bucketOf(hi))
+		}
+		// The relative width stays under 1/64.
+		if lo >= histSub && float64(hi-lo+1)/float64(lo) > 1.0/64 {
+			t.Fatalf("bucket %d = [%d, %d] too wide", i, lo, hi)
+		}
+		prevHi = hi
+	}
+	if bucketOf(1<<62) != histBuckets-1 || bucketOf(-5) != 0 {
+		t.Fatal("out-of-range values are not clamped")
+	}
+}
+
+func TestHistogramQuantiles(t *testing.T) {
+	h := NewHistogram()
+	// 1..100000 ns, shuffled: the q-quantile is about q*100000.
+	vals := make([]int64, 100000)
+	for i := range vals {
+		vals[i] = int64(i + 1)
+	}
+	rand.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
+	for _, v := range vals {
+		h.Record(v)
+	}
+	for _, q := range []float64{0.5, 0.9, 0.99, 0.999} {
+		got, want := float64(h.Quantile(q)), q*100000
+		if d := (got - want) / want; d > 0.01 || d < -0.01 {
+			t.Errorf("q%.3f = %.0f, want %.0f ±1%%", q, got, want)
+		}
+	}
+	if h.Count() != 100000 || h.Quantile(1) != 100000 || h.Quantile(0) != 1 {
+		t.Errorf("count %d, max %d, min %d", h.Count(), h.Quantile(1), h.Quantile(0))
+	}
+	s := h.Summary()
+	if s.MeanMs < 0.0499 || s.MeanMs > 0.0501 || s.MaxMs != 0.1 {
+		t.Errorf("summary %+v", s)
+	}
+	// Small exact values.
+	e := NewHistogram()
+	for _, v := range []int64{5, 5, 5, 7} {
+		e.Record(v)
+	}
+	if e.Quantile(0.5) != 5 || e.Quantile(0.99) != 7 {
+		t.Errorf("exact: p50 %d p99 %d", e.Quantile(0.5), e.Quantile(0.99))
+	}
+	if NewHistogram().Quantile(0.5) != 0 {
+		t.Error("empty histogram")
+	}
+}
+
+func TestHistogramJSONAndMerge(t *testing.T) {
+	a, b := NewHistogram(), NewHistogram()
+	for i := range 1000 {
+		a.Record(int64(i) * 1000)
+		b.Record(int64(i) * 5000)
+	}
+	raw, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Histogram
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	if *c.Summary() != *a.Summary() {
+		t.Fatalf("round trip: %+v != %+v", c.Summary(), a.Summary())
+	}
+	c.Merge(b)
+	all := NewHistogram()
+	all.Merge(a)
+	all.Merge(b)
+	if c.Count() != 2000 || *c.Summary() != *all.Summary() {
+		t.Fatalf("merge: %+v vs %+v", c.Summary(), all.Summary())
+	}
+	s := NewSharded(4)
+	for i := range 100 {
+		s.Shard(i).Record(int64(i))
+	}
+	if m := s.Merged(); m.Count() != 100 || m.Quantile(1) != 99 {
+		t.Fatalf("sharded: %d values, max %d", m.Count(), m.Quantile(1))
+	}
+}
+
+func TestRecvState(t *testing.T) {
+	// In order: complete, no anomaly.
+	var st recvState
+	for s := range int64(5) {
+		done := st.record(s, 5)
+		if done != (s == 4) {
+			t.Fatalf("seq %d: done %v", s, done)
+		}
+	}
+	if st.unique != 5 || st.ooo != 0 || st.seen != nil {
+		t.Fatalf("in order: %+v", &st)
+	}
+	// 0 1 3 2 3 9: one gap filled late (3 and 2 each arrive when another
+	// seq was expected), one duplicate (3, expected then), one invalid.
+	var x recvState
+	for _, s := range []int64{0, 1, 3, 2, 3, 9} {
+		x.record(s, 5)
+	}
+	if x.unique != 4 || x.got.Load() != 6 || x.invalid != 1 || x.ooo != 2 || x.complete {
+		t.Fatalf("anomalies: unique %d got %d invalid %d ooo %d complete %v", x.unique, x.got.Load(), x.invalid, x.ooo, x.complete)
+	}
+	if !x.record(4, 5) || !x.complete {
+		t.Fatal("the last missing seq should complete it")
+	}
+}
+
+// contractServer runs an in-process Riptide server with the part of the
+// benchmark contract the scenarios use (echo, join, bcast, bcast_burst,
+// stats), as bench/server does.
+func contractServer(t *testing.T) string {
+	t.Helper()
+	srv := riptide.New(riptide.Config{})
+	srv.OnConnection(func(s *riptide.Socket) {
+		s.On("echo", func(args riptide.Args, ack riptide.Ack) {
+			vals := make([]any, args.Len())
+			for i := range vals {
+				vals[i] = riptide.RawJSON(args.Raw(i))
+			}
+			ack(vals...)
+		})
+		s.On("join", func(args riptide.Args, ack riptide.Ack) {
+			room, _ := riptide.Arg[string](args, 0)
+			s.Join(room)
+			ack()
+		})
+		s.On("bcast", func(args riptide.Args, ack riptide.Ack) {
+			room, _ := riptide.Arg[string](args, 0)
+			_ = srv.To(room).Emit("msg", riptide.RawJSON(args.Raw(1)))
+			ack()
+		})
+		s.On("bcast_burst", func(args riptide.Args, ack riptide.Ack) {
+			var b struct {
+				Room        string `json:"room"`
+				Count       int    `json:"count"`
+				PayloadSize int    `json:"payload_size"`
+			}
+			_ = json.Unmarshal(args.Raw(0), &b)
+			go func() {
+				data := strings.Repeat("x", b.PayloadSize)
+				for seq := range b.Count {
+					m := `{"seq":` + strconv.Itoa(seq) + `,"ts":` + strconv.FormatInt(time.Now().UnixMicro(), 10) + `,"data":"` + data + `"}`
+					_ = srv.To(b.Room).Emit("msg", riptide.RawJSON(m))
+				}
+				ack(map[string]any{"sent": b.Count, "us": 1})
+			}()
+		})
+		s.On("stats", func(args riptide.Args, ack riptide.Ack) {
+			ack(map[string]any{"rss": 1 << 20, "heapUsed": 1 << 19, "connections": srv.Sockets().Len()})
+		})
+	})
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + srv.Addr().String()
+}
+
+// TestScenarios runs every scenario, tiny, against the in-process server.
+func TestScenarios(t *testing.T) {
+	url := contractServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pid := os.Getpid() // the server is this process: its CPU is ours
+	short := Duration(300 * time.Millisecond)
+	for _, tc := range []struct {
+		scenario string
+		p        Params
+		check    func(t *testing.T, r *Result)
+	}{
+		{"conns", Params{N: 30, Hold: Duration(50 * time.Millisecond), LocalAddrs: []string{"127.0.0.2", "127.0.0.3"}},
+			func(t *testing.T, r *Result) {
+				if r.Ops != 30 || r.ConnsAfter != 31 || r.Extra["conns_after_close"] != 1 {
+					t.Errorf("ops %d, conns after %d, after close %v", r.Ops, r.ConnsAfter, r.Extra["conns_after_close"])
+				}
+			}},
+		{"handshake", Params{Concurrency: 4, Duration: short}, nil},
+		{"echo", Params{Conns: 5, Duration: short, Warmup: Duration(50 * time.Millisecond)}, nil},
+		{"fanout", Params{N: 20, Rooms: 3, Count: 50}, func(t *testing.T, r *Result) {
+			if x := r.Exact; x == nil || !x.OK() || x.Unique != 1000 || x.Expected != 1000 {
+				t.Errorf("exactness %+v", r.Exact)
+			}
+		}},
+		{"churn", Params{N: 10, Rooms: 3, Duration: short}, func(t *testing.T, r *Result) {
+			if r.ConnsAfter != r.ConnsBefore || r.Extra["bcasts"] == 0 || r.Extra["msgs_received"] == 0 {
+				t.Errorf("churn: conns %d → %d, extra %v", r.ConnsBefore, r.ConnsAfter, r.Extra)
+			}
+		}},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			p := tc.p
+			p.URL, p.ServerPID = url, pid
+			r, err := Run(ctx, tc.scenario, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Ops <= 0 || r.Rate <= 0 || r.Errors != 0 || r.WallSeconds <= 0 {
+				t.Fatalf("result %+v", r)
+			}
+			if r.Latency == nil || r.Latency.Count == 0 || r.Latency.P50Ms <= 0 {
+				t.Fatalf("latency %+v", r.Latency)
+			}
+			if _, err := json.Marshal(r); err != nil {
+				t.Fatal(err)
+			}
+			if tc.check != nil {
+				tc.check(t, r)
+			}
+		})
+	}
+	if !slices.Equal(Scenarios(), []string{"conns", "handshake", "echo", "fanout", "churn"}) {
+		t.Error("Scenarios")
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	// Burn a little CPU, then read our own /proc entry.
+	end := time.Now().Add(50 * time.Millisecond)
+	for x := 0; time.Now().Before(end); x++ {
+		_ = x * x
+	}
+	c, err := ProcCPU(os.Getpid())
+	if err != nil || c <= 0 {
+		t.Fatalf("ProcCPU: %v, %v", c, err)
+	}
+	if r, err := ProcRSS(os.Getpid()); err != nil || r <= 0 {
+		t.Fatalf("ProcRSS: %v, %v", r, err)
+	}
+	if SelfCPU() <= 0 {
+		t.Fatal("SelfCPU")
+	}
+}
