@@ -209,6 +209,7 @@ func main() {
 	cmdline := "go run ./bench/cmd/run " + strings.Join(os.Args[1:], " ")
 	total := *repeat * len(cfgs) * len(b.servers)
 	done := 0
+	var broken []string // Riptide runs that failed, crashed or lost messages
 	// Repeats outermost and servers innermost: the servers under comparison
 	// run back to back under the same machine conditions.
 	for rep := range *repeat {
@@ -226,6 +227,9 @@ func main() {
 					fatal(err)
 				}
 				fmt.Fprintf(os.Stderr, "    %s\n", summaryLine(r))
+				if srv.name == "riptide" && (r.Error != "" || r.ServerCrashed || (r.Result.Exact != nil && !r.Result.Exact.OK())) {
+					broken = append(broken, c.scenario+" "+c.label)
+				}
 			}
 		}
 	}
@@ -233,6 +237,10 @@ func main() {
 		fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+	if len(broken) > 0 {
+		// Speed is never gated; correctness is: CI's smoke fails here.
+		fatal(fmt.Errorf("riptide failed in %d run(s): %s", len(broken), strings.Join(broken, "; ")))
+	}
 }
 
 // server is a server under test.
