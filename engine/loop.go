@@ -36,11 +36,15 @@ type Loop struct {
 	wheel      wheel
 	dirty      []*Session
 	dirtySpare []*Session
-	rng        *rand.ChaCha8
-	sidCount   uint32
-	slots      []*Session
-	freeSlots  []uint32
-	nSessions  int
+	// The turn's WebSocket messages, chained per session (Session.wHead),
+	// and the scratch their frames are gathered into for one writev.
+	wlog      []wentry
+	iov       [][]byte
+	rng       *rand.ChaCha8
+	sidCount  uint32
+	slots     []*Session
+	freeSlots []uint32
+	nSessions int
 
 	// Scratch space, loop-only: the request being parsed and buffers for
 	// building answers.
@@ -52,6 +56,12 @@ type Loop struct {
 
 	stopTick   chan struct{}
 	detachedEP *Endpoint
+}
+
+// wentry is one queued message in a loop's write log.
+type wentry struct {
+	p    *Prepared
+	next int32 // 1-based index of the session's next entry, 0 = last
 }
 
 type opKind uint8
@@ -232,6 +242,13 @@ func (l *Loop) flushDirty() {
 			d[i] = nil
 		}
 		l.dirtySpare = d[:0]
+	}
+	// Every chain has been written or dropped: the log starts over, keeping
+	// its array unless a burst made it huge.
+	if cap(l.wlog) > 1<<20 {
+		l.wlog = nil
+	} else {
+		l.wlog = l.wlog[:0]
 	}
 }
 

@@ -57,10 +57,12 @@ type Session struct {
 	state     sessionState
 
 	// WebSocket transport.
-	ws     *conn
-	wq     [][]byte
-	wrefs  []*Prepared
-	wbytes int
+	ws *conn
+	// The turn's messages for the WebSocket: a chain through the loop's
+	// write log (1-based indices, 0 = none), so a session holds no array
+	// of its own however large a burst.
+	wHead, wTail int32
+	wbytes       int
 
 	// Polling transport.
 	pq         []*Prepared
@@ -187,10 +189,17 @@ func (s *Session) enqueue(p *Prepared) {
 	s.ep.stats.bytesOut.Add(uint64(p.Len()))
 	p.Retain()
 	if s.transport == transportWebSocket {
-		s.wq = append(s.wq, p.Frame())
-		s.wrefs = append(s.wrefs, p)
+		l := s.loop
+		l.wlog = append(l.wlog, wentry{p: p})
+		i := int32(len(l.wlog))
+		if s.wTail != 0 {
+			l.wlog[s.wTail-1].next = i
+		} else {
+			s.wHead = i
+		}
+		s.wTail = i
 		s.wbytes += p.Len()
-		s.loop.markDirty(s)
+		l.markDirty(s)
 		return
 	}
 	s.pq = append(s.pq, p)
@@ -277,7 +286,7 @@ func (s *Session) flush() {
 }
 
 func (s *Session) flushWS() {
-	if len(s.wq) == 0 {
+	if s.wHead == 0 {
 		return
 	}
 	c := s.ws
@@ -285,12 +294,18 @@ func (s *Session) flushWS() {
 		s.dropWS()
 		return
 	}
-	if c.loop == s.loop {
+	l := s.loop
+	iov := l.iov[:0]
+	for i := s.wHead; i != 0; i = l.wlog[i-1].next {
+		iov = append(iov, l.wlog[i-1].p.Frame())
+	}
+	l.iov = iov[:0]
+	if c.loop == l {
 		// writev takes at most IOV_MAX (1024) buffers: a larger call fails
 		// with EINVAL and gnet would drop the connection. Once the kernel
 		// stops taking bytes, gnet queues the rest without a syscall.
-		for i := 0; i < len(s.wq) && !c.closed; i += maxIovec {
-			_, _ = c.gc.Writev(s.wq[i:min(i+maxIovec, len(s.wq))])
+		for i := 0; i < len(iov) && !c.closed; i += maxIovec {
+			_, _ = c.gc.Writev(iov[i:min(i+maxIovec, len(iov))])
 		}
 		s.dropWS()
 		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || !s.overSince.IsZero() {
@@ -299,37 +314,41 @@ func (s *Session) flushWS() {
 		return
 	}
 	// Another loop owns the connection: hand it the batch, in writev-sized
-	// pieces (see above).
-	for i := 0; i < len(s.wq); i += maxIovec {
-		j := min(i+maxIovec, len(s.wq))
-		bufs := append([][]byte(nil), s.wq[i:j]...)
-		refs := append([]*Prepared(nil), s.wrefs[i:j]...)
+	// pieces (see above), with the references it must release once written.
+	refs := make([]*Prepared, 0, len(iov))
+	for i := s.wHead; i != 0; i = l.wlog[i-1].next {
+		refs = append(refs, l.wlog[i-1].p)
+		l.wlog[i-1].p = nil
+	}
+	s.wHead, s.wTail, s.wbytes = 0, 0, 0
+	for i := 0; i < len(iov); i += maxIovec {
+		j := min(i+maxIovec, len(iov))
+		bufs := append([][]byte(nil), iov[i:j]...)
+		part := refs[i:j]
 		err := c.gc.AsyncWritev(bufs, func(gnet.Conn, error) error {
-			for _, p := range refs {
+			for _, p := range part {
 				p.Release()
 			}
 			return nil
 		})
 		if err != nil {
-			for _, p := range refs {
+			for _, p := range part {
 				p.Release()
 			}
 		}
 	}
-	for i := range s.wq {
-		s.wq[i] = nil
-		s.wrefs[i] = nil
-	}
-	s.wq, s.wrefs, s.wbytes = keepSmall(s.wq), keepSmall(s.wrefs), 0
 }
 
+// dropWS releases the session's chain of queued messages.
 func (s *Session) dropWS() {
-	for i, p := range s.wrefs {
-		p.Release()
-		s.wrefs[i] = nil
-		s.wq[i] = nil
+	l := s.loop
+	for i := s.wHead; i != 0; {
+		e := &l.wlog[i-1]
+		e.p.Release()
+		e.p = nil
+		i = e.next
 	}
-	s.wq, s.wrefs, s.wbytes = keepSmall(s.wq), keepSmall(s.wrefs), 0
+	s.wHead, s.wTail, s.wbytes = 0, 0, 0
 }
 
 // keepSmall empties a queue, keeping its array only if it is small: after
