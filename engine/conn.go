@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/valyala/bytebufferpool"
+	"golang.org/x/sys/unix"
 
 	"github.com/riptide-io/riptide/frame"
 	"github.com/riptide-io/riptide/internal/http1"
@@ -30,6 +31,13 @@ type conn struct {
 	fallback  bool   // a Fallback request is in progress
 	skip      int64  // body bytes of a refused request still to discard
 	enrolled  bool   // hijacked from net/http (ServeHTTP): never kept alive
+	// transportError: the connection failed (bad frame, cap exceeded), so
+	// its session ends with "transport error", not "transport close".
+	transportError bool
+	// lingering: a close frame waits behind a backlog; input is discarded
+	// until the backlog drains or the timer fires.
+	lingering bool
+	shutWR    bool // the write side is shut: FIN follows the close frame
 
 	// timer closes a connection whose head is too slow (HeadTimeout) or
 	// that sits idle between requests (IdleTimeout); stopped while a
@@ -61,8 +69,18 @@ func (cn *conn) stopTimer() {
 	cn.timer.Stop()
 }
 
-// onTimer: a slow head (slowloris) or an idle keep-alive connection.
+// onTimer: a slow head (slowloris), an idle keep-alive connection, or
+// the end of a linger.
 func (cn *conn) onTimer() {
+	if cn.lingering && !cn.closed {
+		if !cn.shutWR && cn.gc.OutboundBuffered() == 0 {
+			cn.finishLinger()
+			cn.timer.Reset(lingerTimeout)
+			return
+		}
+		cn.close(cn.loop)
+		return
+	}
 	if cn.closed || cn.ws || cn.parked || cn.fallback {
 		return
 	}
@@ -96,7 +114,20 @@ func (cn *conn) onClose() {
 	cn.dec.Reset()
 }
 
+// maxBuffered is the connection's cap on unsent bytes.
+func (cn *conn) maxBuffered() int {
+	if cn.s != nil {
+		return cn.s.ep.cfg.MaxBufferedBytes
+	}
+	return 1 << 20
+}
+
 func (cn *conn) onTraffic() gnet.Action {
+	if cn.lingering {
+		_, _ = cn.gc.Discard(cn.gc.InboundBuffered())
+		cn.finishLinger()
+		return gnet.None
+	}
 	if cn.ws {
 		return cn.readFrames()
 	}
@@ -204,6 +235,7 @@ func (cn *conn) readFrames() gnet.Action {
 			if ce != nil {
 				_, _ = cn.gc.Write(ce.Frame())
 			}
+			cn.transportError = true // the session's reason, as the reference's
 			_, _ = cn.gc.Discard(len(buf))
 			return gnet.Close
 		}
@@ -211,6 +243,13 @@ func (cn *conn) readFrames() gnet.Action {
 		switch m.Op {
 		case 0: // a fragment was absorbed
 		case frameOpPing:
+			// Pongs count against the client's cap like everything else: a
+			// client that pings and never reads must not grow our buffers.
+			if cn.gc.OutboundBuffered() > cn.maxBuffered() {
+				cn.transportError = true
+				_, _ = cn.gc.Discard(len(buf))
+				return gnet.Close
+			}
 			cn.writeOwn(frame.AppendPong(cn.loop.scratch[:0], m.Payload))
 		case frameOpPong:
 		case frameOpClose:
@@ -269,4 +308,16 @@ func (cn *conn) close(from *Loop) {
 		return
 	}
 	_ = cn.gc.Close() // asynchronous: runs after queued writes
+}
+
+// finishLinger: once the backlog and the close frame have left gnet's
+// buffer, shut the write side so the client gets them and a FIN, not an
+// RST for input it sent meanwhile; input is still read and dropped until
+// the client closes or the linger timer ends it.
+func (cn *conn) finishLinger() {
+	if cn.shutWR || cn.closed || cn.gc.OutboundBuffered() > 0 {
+		return
+	}
+	cn.shutWR = true
+	_ = unix.Shutdown(cn.gc.Fd(), unix.SHUT_WR)
 }

@@ -283,7 +283,11 @@ func (ep *Endpoint) takePost(cn *conn, buf []byte, req *http1.Request, s *Sessio
 			return 0, gnet.None
 		}
 		if err != nil {
-			cn.writeSimple(413, true)
+			status := 400
+			if he, ok := err.(*http1.Error); ok {
+				status = he.Status // 413 past the limit, 400 for bad framing
+			}
+			cn.writeSimple(status, false)
 			return len(buf), gnet.Close
 		}
 		l.chunk = b[:0]

@@ -470,8 +470,19 @@ func (cn *conn) sendCloseCode(from *Loop, code ws.StatusCode, reason string) {
 		return
 	}
 	cn.write(from, frame.AppendClose(nil, code, reason))
+	if from == cn.loop && !cn.closed && cn.gc.OutboundBuffered() > 0 {
+		// The close frame waits behind a backlog: give a slow reader a
+		// moment to get to it (and not an RST for unread input), bounded.
+		cn.lingering = true
+		cn.timerKind = timerOff
+		cn.timer.Reset(lingerTimeout)
+		return
+	}
 	cn.close(from)
 }
+
+// lingerTimeout bounds how long a closed WebSocket's backlog may drain.
+const lingerTimeout = 2 * time.Second
 
 // onConnClosed: a connection the session used has gone.
 func (s *Session) onConnClosed(cn *conn) {
@@ -482,7 +493,11 @@ func (s *Session) onConnClosed(cn *conn) {
 		s.upTimer.Stop()
 	case cn == s.ws:
 		s.ws = nil
-		s.closeWith("transport close", false)
+		reason := "transport close"
+		if cn.transportError {
+			reason = "transport error"
+		}
+		s.closeWith(reason, false)
 	case cn == s.pendingGet:
 		// The reference: "poll connection closed prematurely" is a
 		// transport error.
