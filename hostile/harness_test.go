@@ -503,7 +503,6 @@ func (w *wsClient) writeMaybe(b []byte) {
 }
 
 func (w *wsClient) sendText(s string)   { w.t.Helper(); w.write(textFrame(s)) }
-func (w *wsClient) sendBinary(b []byte) { w.t.Helper(); w.write(binaryFrame(b)) }
 func (w *wsClient) readTimeout(d time.Duration) {
 	_ = w.c.SetReadDeadline(time.Now().Add(d))
 }
