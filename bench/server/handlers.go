@@ -151,6 +151,9 @@ func (a *app) handleStats(ack riptide.Ack) {
 		"rss":         rss(),
 		"heapUsed":    ms.HeapInuse,
 		"connections": a.srv.Sockets().Len(),
+		// Beyond the contract, for the soak test: leaks show here first.
+		"goroutines": runtime.NumGoroutine(),
+		"sessions":   a.srv.Metrics().Sessions,
 	})
 }
 
