@@ -502,7 +502,7 @@ func (w *wsClient) writeMaybe(b []byte) {
 	_, _ = w.c.Write(b)
 }
 
-func (w *wsClient) sendText(s string)   { w.t.Helper(); w.write(textFrame(s)) }
+func (w *wsClient) sendText(s string) { w.t.Helper(); w.write(textFrame(s)) }
 func (w *wsClient) readTimeout(d time.Duration) {
 	_ = w.c.SetReadDeadline(time.Now().Add(d))
 }

@@ -18,7 +18,7 @@ import (
 type Collector struct {
 	srv *riptide.Server
 
-	connections, sessions, sockets, namespaces, rooms *prometheus.Desc
+	connections, sessions, sockets, namespaces, rooms  *prometheus.Desc
 	messages, bytes, packetsIn, broadcasts, recipients *prometheus.Desc
 	volatileDrops, slowConsumers, handshakeErrors      *prometheus.Desc
 	connectErrors, upgrades                            *prometheus.Desc
