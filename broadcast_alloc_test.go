@@ -114,3 +114,33 @@ func BenchmarkBroadcast(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBroadcastMillion measures the broadcast path — room selection
+// over per-loop bitmaps plus queueing the shared frame — for one million
+// members on one loop, with no sockets (issue 4's 1M question: this box
+// caps a process at 20k files). Run it alone:
+//
+//	go test -run '^$' -bench BroadcastMillion -benchtime 20x .
+func BenchmarkBroadcastMillion(b *testing.B) {
+	const n = 1_000_000
+	srv := New(Config{})
+	l := engine.NewDetachedLoop()
+	socks := detachedSockets(b, srv, srv.root, l, n)
+	joinAll(l, socks, func(i int) []string { return []string{"all", fmt.Sprintf("r%d", i%100)} })
+	for _, tc := range []struct {
+		name string
+		op   BroadcastOperator
+		want int
+	}{
+		{"to(all)", srv.To("all"), n},
+		{"to(r1,r2).except(r3)", srv.To("r1", "r2").Except("r3"), n / 50},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				broadcastOnce(tc.op, l)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(tc.want), "ns/recipient")
+		})
+	}
+}

@@ -245,7 +245,7 @@ func (l *Loop) flushDirty() {
 	}
 	// Every chain has been written or dropped: the log starts over, keeping
 	// its array unless a burst made it huge.
-	if cap(l.wlog) > 1<<20 {
+	if cap(l.wlog) > 1<<21 {
 		l.wlog = nil
 	} else {
 		l.wlog = l.wlog[:0]
