@@ -76,6 +76,18 @@ func (a *app) register(s *riptide.Socket) {
 	s.On("bcast_burst", func(args riptide.Args, ack riptide.Ack) { a.handleBurst(args, ack) })
 	s.On("broadcast", func(args riptide.Args, ack riptide.Ack) { handleBroadcast(s, args, ack) })
 	s.On("stats", func(args riptide.Args, ack riptide.Ack) { a.handleStats(ack) })
+	// Beyond the contract, for bench/cmd/soak: leaks show here first.
+	s.On("soak_stats", func(args riptide.Args, ack riptide.Ack) {
+		if ack == nil {
+			return
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		ack(map[string]any{
+			"rss": rss(), "heapUsed": ms.HeapInuse, "connections": a.srv.Sockets().Len(),
+			"goroutines": runtime.NumGoroutine(), "sessions": a.srv.Metrics().Sessions,
+		})
+	})
 }
 
 // handleEcho answers echo: ack(...args), or emit("echo", ...args) when the
@@ -151,9 +163,6 @@ func (a *app) handleStats(ack riptide.Ack) {
 		"rss":         rss(),
 		"heapUsed":    ms.HeapInuse,
 		"connections": a.srv.Sockets().Len(),
-		// Beyond the contract, for the soak test: leaks show here first.
-		"goroutines": runtime.NumGoroutine(),
-		"sessions":   a.srv.Metrics().Sessions,
 	})
 }
 

@@ -49,7 +49,7 @@ func main() {
 	sample := func(label string) stats {
 		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		raw, err := probe.Call(c, "stats")
+		raw, err := probe.Call(c, "soak_stats")
 		if err != nil {
 			log.Fatalf("stats: %v", err)
 		}
