@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/riptide-io/riptide/internal/webdeps"
 	"io"
 	"log/slog"
 	"net"
@@ -24,9 +25,7 @@ import (
 )
 
 const (
-	chromiumPath = "/usr/bin/chromium"
-	e2eTimeout   = 90 * time.Second // e2e.js stops itself after 50 s
-	aptTimeout   = 10 * time.Minute
+	e2eTimeout = 90 * time.Second // e2e.js stops itself after 50 s
 )
 
 // TestBrowser runs web/e2e.js — two headless Chromium pages chatting through
@@ -40,11 +39,11 @@ const (
 func TestBrowser(t *testing.T) {
 	dir := webDeps(t)
 	ensureChromium(t)
-	if !fileExists(filepath.Join(dir, "node_modules", "playwright-core", "package.json")) {
+	if !webdeps.FileExists(filepath.Join(dir, "node_modules", "playwright-core", "package.json")) {
 		t.Fatalf("playwright-core is missing from %s/node_modules: the npm install left out devDependencies (NODE_ENV=production or npm's omit=dev?)", dir)
 	}
 	root, err := filepath.Abs(filepath.Join(dir, "..", "..", ".."))
-	if err != nil || !fileExists(filepath.Join(root, "go.mod")) {
+	if err != nil || !webdeps.FileExists(filepath.Join(root, "go.mod")) {
 		t.Fatalf("cannot find the repository root above %s", dir)
 	}
 	for _, tr := range []string{"websocket", "polling"} {
@@ -283,39 +282,13 @@ func webDeps(t *testing.T) string {
 	return dir
 }
 
-// ensureChromium installs Debian's chromium when /usr/bin/chromium is
-// missing (apt-get, as root), or fails the test saying why.
+// ensureChromium installs Debian's chromium when missing, or fails the
+// test saying why (internal/webdeps).
 func ensureChromium(t *testing.T) {
 	t.Helper()
-	if !fileExists(chromiumPath) {
-		if os.Geteuid() != 0 {
-			t.Fatalf("%s is missing and the test is not root: install it with `sudo apt-get install -y chromium`", chromiumPath)
-		}
-		unlock, err := lockFile(filepath.Join(os.TempDir(), "riptide-chat-apt.lock"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer unlock()
-		if !fileExists(chromiumPath) {
-			for _, args := range [][]string{{"update"}, {"install", "-y", "chromium"}} {
-				ctx, cancel := context.WithTimeout(context.Background(), aptTimeout)
-				cmd := exec.CommandContext(ctx, "apt-get", args...)
-				cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-				start := time.Now()
-				out, err := cmd.CombinedOutput()
-				cancel()
-				if err != nil {
-					t.Fatalf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
-				}
-				t.Logf("apt-get %s: %v", strings.Join(args, " "), time.Since(start).Round(time.Second))
-			}
-		}
+	if err := webdeps.EnsureChromium(t.Logf); err != nil {
+		t.Fatal(err)
 	}
-	out, err := exec.Command(chromiumPath, "--version").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s --version: %v\n%s", chromiumPath, err, out)
-	}
-	t.Logf("%s", bytes.TrimSpace(out))
 }
 
 // startServer runs a chat server on a free port until the test ends, and

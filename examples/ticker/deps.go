@@ -1,178 +1,34 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"syscall"
-	"time"
+
+	"github.com/riptide-io/riptide/internal/webdeps"
 )
 
-// The page's npm dependencies: the real socket.io-client, installed with
-// `npm ci` from web/package-lock.json when node_modules is missing, and served
-// from there. Nothing of it is committed. The manifest and lock travel inside
-// the binary too, so that a binary run away from its source tree can still
-// install it (into the user's cache directory).
+// The page's npm manifest and lock, embedded so that a binary run away from
+// its source tree can still install socket.io-client (see internal/webdeps).
 //
 //go:embed web/package.json web/package-lock.json
 var npmManifest embed.FS
 
-const (
-	example = "ticker"
-	// clientJS is the browser bundle of socket.io-client, served at
-	// /socket.io.min.js straight from node_modules.
-	clientJS = "node_modules/socket.io-client/dist/socket.io.min.js"
-	// stampFile, inside node_modules, records which package.json,
-	// package-lock.json and node version the folder was installed from.
-	stampFile  = ".riptide-" + example + "-stamp"
-	npmTimeout = 5 * time.Minute
-)
+// clientJS is the browser bundle of socket.io-client inside the web folder.
+const clientJS = webdeps.ClientJS
 
-// findWebDir returns the folder holding the page's package.json: explicit if
-// given, else web/ next to this source file (go run, go test), else ./web or
-// ./examples/<example>/web; when none is usable, a folder in the user's cache
-// directory seeded with the embedded package.json and package-lock.json.
-func findWebDir(explicit string) (string, error) {
-	if explicit != "" {
-		return filepath.Abs(explicit)
+func page() webdeps.Page {
+	_, file, _, _ := runtime.Caller(0)
+	src := ""
+	if filepath.IsAbs(file) {
+		src = filepath.Dir(file)
 	}
-	var cands []string
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		cands = append(cands, filepath.Join(filepath.Dir(file), "web"))
-	}
-	cands = append(cands, "web", filepath.Join("examples", example, "web"))
-	for _, c := range cands {
-		if fileExists(filepath.Join(c, "package.json")) && writable(c) {
-			return filepath.Abs(c)
-		}
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no examples/%s/web folder and no cache directory: %w", example, err)
-	}
-	dir := filepath.Join(cache, "riptide-"+example)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	for _, f := range []string{"package.json", "package-lock.json"} {
-		b, _ := npmManifest.ReadFile("web/" + f)
-		if old, err := os.ReadFile(filepath.Join(dir, f)); err == nil && bytes.Equal(old, b) {
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
-			return "", err
-		}
-	}
-	return dir, nil
+	return webdeps.Page{Example: "ticker", SourceDir: src, Manifest: npmManifest}
 }
 
-// ensureWebDeps makes sure dir/node_modules holds what dir/package-lock.json
-// pins, running `npm ci` when it does not (no node_modules, or a lock changed
-// since the last install). Concurrent callers take turns through a file lock.
-func ensureWebDeps(dir string, log io.Writer) error {
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s not found in PATH: the page needs Node.js >= 20 and npm to install socket.io-client (%w)", tool, err)
-		}
-	}
-	want, err := depsDigest(dir)
-	if err != nil {
-		return err
-	}
-	stamp := filepath.Join(dir, "node_modules", stampFile)
-	ok := func() bool {
-		b, err := os.ReadFile(stamp)
-		return err == nil && string(b) == want && fileExists(filepath.Join(dir, clientJS))
-	}
-	if ok() {
-		return nil
-	}
-	sum := sha256.Sum256([]byte(dir))
-	unlock, err := lockFile(filepath.Join(os.TempDir(), "riptide-"+example+"-npm-"+hex.EncodeToString(sum[:8])+".lock"))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if ok() { // installed by another process while we waited
-		return nil
-	}
-	fmt.Fprintf(log, "%s: installing the page's npm dependencies (socket.io-client): npm ci in %s\n", example, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = log, log
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("npm ci in %s failed after %v: %w (it needs the npm registry or a warm npm cache)", dir, time.Since(start).Round(time.Millisecond), err)
-	}
-	if !fileExists(filepath.Join(dir, clientJS)) {
-		return fmt.Errorf("npm ci in %s did not produce %s", dir, clientJS)
-	}
-	if err := os.WriteFile(stamp, []byte(want), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(log, "%s: npm ci done in %v\n", example, time.Since(start).Round(time.Millisecond))
-	return nil
-}
+// findWebDir returns the page's web folder (see webdeps.Page.FindDir).
+func findWebDir(explicit string) (string, error) { return page().FindDir(explicit) }
 
-// depsDigest identifies an install: package.json, package-lock.json and the
-// node version.
-func depsDigest(dir string) (string, error) {
-	h := sha256.New()
-	for _, f := range []string{"package.json", "package-lock.json"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			return "", err
-		}
-		h.Write(b)
-		h.Write([]byte{0})
-	}
-	v, err := exec.Command("node", "--version").Output()
-	if err != nil {
-		return "", fmt.Errorf("node --version: %w", err)
-	}
-	h.Write(bytes.TrimSpace(v))
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// lockFile takes an exclusive advisory lock on path, created if needed.
-func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// writable reports whether files can be created in dir.
-func writable(dir string) bool {
-	f, err := os.CreateTemp(dir, ".probe-*")
-	if err != nil {
-		return false
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return true
-}
+// ensureWebDeps installs the page's npm dependencies when needed.
+func ensureWebDeps(dir string, log io.Writer) error { return page().Ensure(dir, log) }
