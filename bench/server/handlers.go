@@ -51,7 +51,11 @@ type app struct {
 // contract's handlers. loops is the number of event loops (0: one per
 // core). Call Listen on a.srv, then close.
 func newApp(loops int) *app {
-	a := &app{srv: riptide.New(riptide.Config{})}
+	// Node's defaults, except the slow-consumer cap: Node has none, and the
+	// contract's bursts ("none dropped") may queue far more than 1 MiB for a
+	// receiver that reads slower than the server emits. 256 MiB keeps memory
+	// bounded while never cutting a benchmark receiver.
+	a := &app{srv: riptide.New(riptide.Config{MaxBufferedBytes: 256 << 20})}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.srv.Engine().NumLoops = loops
 	a.srv.OnConnection(a.register)
