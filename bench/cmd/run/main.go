@@ -152,7 +152,7 @@ func configs(size string, scenarios []string) ([]config, error) {
 
 func main() {
 	var (
-		servers   = flag.String("servers", "riptide,node", "servers to compare: riptide, node")
+		servers   = flag.String("servers", "riptide,node,zishang", "servers to compare: riptide, node, zishang")
 		scenarios = flag.String("scenarios", strings.Join(loadgen.Scenarios(), ","), "scenarios to run")
 		size      = flag.String("size", "small", "small (a smoke, seconds) or full (issue 4's sizes)")
 		repeat    = flag.Int("repeat", 1, "runs per configuration and server (the tables show medians)")
@@ -298,8 +298,17 @@ func (b *bench) prepare(ctx context.Context, names []string) error {
 			script := filepath.Join(dir, "server.js")
 			b.servers = append(b.servers, server{name: name, version: nodeVersion(dir),
 				command: func(string) []string { return []string{"node", script, "0"} }})
+		case "zishang":
+			// github.com/zishang520/socket.io v3, the most complete Go port,
+			// in its own module so that Riptide's go.mod does not carry it.
+			exe := filepath.Join(bin, "zishang-server")
+			if err := b.cmd(ctx, filepath.Join(b.root, "bench", "peers", "zishang"), "go", "build", "-o", exe, "."); err != nil {
+				return err
+			}
+			b.servers = append(b.servers, server{name: name, version: "zishang520/socket.io v3.0.6",
+				command: func(string) []string { return []string{exe, "-addr", "127.0.0.1:0"} }})
 		default:
-			return fmt.Errorf("unknown server %q (riptide, node)", name)
+			return fmt.Errorf("unknown server %q (riptide, node, zishang)", name)
 		}
 	}
 	return nil
