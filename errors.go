@@ -10,6 +10,7 @@ type ConnectError struct {
 	Data    any
 }
 
+// Error returns the message the client receives.
 func (e *ConnectError) Error() string { return e.Message }
 
 // Sentinel errors, compared with errors.Is.
