@@ -23,7 +23,15 @@ const maxPooledPrepared = 64 << 10
 var (
 	preparedBufs bytebufferpool.Pool
 	preparedPool = sync.Pool{New: func() any { return new(Prepared) }}
+	// livePrepared counts Prepared messages not yet released to their pool:
+	// after traffic stops it must fall back to the handful of static
+	// packets, or something leaks buffers (the soak test checks it).
+	livePrepared atomic.Int64
 )
+
+// LivePrepared is the number of prepared messages currently referenced
+// (a leak check: it returns to a small constant when traffic stops).
+func LivePrepared() int64 { return livePrepared.Load() }
 
 // Prepared is one Engine.IO message encoded once and framed once, shared by
 // every session that sends it. Its buffer holds Headroom bytes, then the
@@ -50,6 +58,7 @@ type Prepared struct {
 // binary: the raw bytes), then call Seal.
 func NewPrepared() *Prepared {
 	p := preparedPool.Get().(*Prepared)
+	livePrepared.Add(1)
 	p.bb = preparedBufs.Get()
 	p.bb.B = append(p.bb.B[:0], make([]byte, Headroom)...)
 	p.start = 0
@@ -109,6 +118,7 @@ func (p *Prepared) Release() {
 		preparedBufs.Put(p.bb)
 	}
 	p.bb = nil
+	livePrepared.Add(-1)
 	preparedPool.Put(p)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/riptide-io/riptide/engine"
 	"math"
 	"os"
 	"runtime"
@@ -90,6 +91,7 @@ func (a *app) register(s *riptide.Socket) {
 		ack(map[string]any{
 			"rss": rss(), "heapUsed": ms.HeapInuse, "connections": a.srv.Sockets().Len(),
 			"goroutines": runtime.NumGoroutine(), "sessions": a.srv.Metrics().Sessions,
+			"livePrepared": engine.LivePrepared(),
 		})
 	})
 }

@@ -30,6 +30,7 @@ type stats struct {
 	Connections int64 `json:"connections"`
 	Goroutines  int64 `json:"goroutines"`
 	Sessions    int64 `json:"sessions"`
+	Prepared    int64 `json:"livePrepared"`
 }
 
 func main() {
@@ -57,8 +58,8 @@ func main() {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			log.Fatalf("stats %s: %v", raw, err)
 		}
-		fmt.Printf("%-6s rss %6.1f MB  heap %6.1f MB  goroutines %5d  sessions %5d  sockets %5d\n",
-			label, float64(s.RSS)/1e6, float64(s.HeapUsed)/1e6, s.Goroutines, s.Sessions, s.Connections)
+		fmt.Printf("%-6s rss %6.1f MB  heap %6.1f MB  goroutines %5d  sessions %5d  sockets %5d  live buffers %5d\n",
+			label, float64(s.RSS)/1e6, float64(s.HeapUsed)/1e6, s.Goroutines, s.Sessions, s.Connections, s.Prepared)
 		return s
 	}
 	base := sample("idle")
@@ -119,6 +120,10 @@ func main() {
 		fmt.Printf("LEAK: %d sessions, %d sockets left (idle had %d, %d)\n", end.Sessions, end.Connections, base.Sessions, base.Connections)
 		ok = false
 	}
+	if end.Prepared > base.Prepared+8 {
+		fmt.Printf("LEAK: %d message buffers still referenced (idle had %d)\n", end.Prepared, base.Prepared)
+		ok = false
+	}
 	if end.Goroutines > base.Goroutines+8 {
 		fmt.Printf("LEAK: %d goroutines left (idle had %d)\n", end.Goroutines, base.Goroutines)
 		ok = false
@@ -126,5 +131,5 @@ func main() {
 	if !ok {
 		os.Exit(1)
 	}
-	fmt.Println("flat: no leaked sessions, sockets or goroutines")
+	fmt.Println("flat: no leaked sessions, sockets, buffers or goroutines")
 }
