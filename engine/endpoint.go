@@ -13,7 +13,6 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
-	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/internal/http1"
 )
 
@@ -537,5 +536,3 @@ func (ep *Endpoint) appendCookie(dst []byte, sid string) []byte {
 	dst = append(dst, ck.SameSite...)
 	return append(dst, "\r\n"...)
 }
-
-var _ = codec.EngineMessage

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/base64"
 	"time"
 
 	"github.com/riptide-io/riptide/codec"
@@ -131,5 +130,3 @@ var okBody = []byte("ok")
 func (cn *conn) respondErrorFrom(from *Loop, status, code int) {
 	cn.respond(from, status, "application/json", codeBodies[code], false)
 }
-
-var _ = base64.StdEncoding

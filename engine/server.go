@@ -14,8 +14,6 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
-
-	"github.com/riptide-io/riptide/internal/http1"
 )
 
 // Handler receives the events of an Endpoint's sessions. Every method runs
@@ -306,8 +304,6 @@ func (srv *Server) route(path []byte) *Endpoint {
 	}
 	return nil
 }
-
-var _ = http1.ErrNeedMore
 
 // quietLogger keeps gnet's own chatter out of the embedding program's
 // output; Riptide reports through Config.Logger.
