@@ -18,13 +18,12 @@ import (
 	"embed"
 	"flag"
 	"fmt"
-	"io/fs"
+	"github.com/riptide-io/riptide/internal/webdeps"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -46,34 +45,9 @@ func newServer(webDir string, log *slog.Logger) *riptide.Server {
 	return srv
 }
 
-// pageHandler serves the page's files.
-func pageHandler(webDir string) http.Handler {
-	page, err := fs.Sub(static, "web/static")
-	if err != nil {
-		panic(err)
-	}
-	files := http.FileServerFS(page)
-	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", files)
-	for _, f := range []string{"/app.js", "/style.css", "/favicon.svg"} {
-		mux.Handle("GET "+f, files)
-	}
-	// Not embedded: socket.io-client is not part of this repository.
-	dist := filepath.Join(webDir, filepath.Dir(clientJS))
-	for _, f := range []string{"socket.io.min.js", "socket.io.min.js.map"} {
-		mux.HandleFunc("GET /"+f, func(w http.ResponseWriter, r *http.Request) {
-			http.ServeFile(w, r, filepath.Join(dist, f))
-		})
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		hd.Set("Cache-Control", "no-cache")
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
-		mux.ServeHTTP(w, r)
-	})
-}
+// pageHandler serves the page and socket.io-client's browser bundle
+// (internal/webdeps).
+func pageHandler(webDir string) http.Handler { return webdeps.PageHandler(static, webDir) }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")

@@ -4,10 +4,9 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"io/fs"
+	"github.com/riptide-io/riptide/internal/webdeps"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -229,35 +228,6 @@ func subscriptions(s *riptide.Socket) []string {
 //go:embed web/static
 var static embed.FS
 
-// pageHandler serves the page (embedded) and socket.io-client's browser
-// bundle (from webDir/node_modules, installed by ensureWebDeps; never
-// committed).
-func pageHandler(webDir string) http.Handler {
-	page, err := fs.Sub(static, "web/static")
-	if err != nil {
-		panic(err)
-	}
-	files := http.FileServerFS(page)
-	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", files)
-	for _, f := range []string{"/app.js", "/style.css", "/favicon.svg"} {
-		mux.Handle("GET "+f, files)
-	}
-	for _, f := range []string{"socket.io.min.js", "socket.io.min.js.map"} {
-		mux.HandleFunc("GET /"+f, func(w http.ResponseWriter, r *http.Request) {
-			if webDir == "" {
-				http.Error(w, "socket.io-client is not installed (no web folder)", http.StatusNotFound)
-				return
-			}
-			http.ServeFile(w, r, filepath.Join(webDir, filepath.Dir(clientJS), f))
-		})
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
-		mux.ServeHTTP(w, r)
-	})
-}
+// pageHandler serves the page and socket.io-client's browser bundle
+// (internal/webdeps).
+func pageHandler(webDir string) http.Handler { return webdeps.PageHandler(static, webDir) }

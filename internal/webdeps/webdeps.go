@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -219,4 +220,38 @@ func EnsureChromium(logf func(format string, args ...any)) error {
 	}
 	logf("%s", bytes.TrimSpace(out))
 	return nil
+}
+
+// PageHandler serves an example's page — the files of static's
+// web/static folder (index.html, app.js, style.css, favicon.svg) — and
+// socket.io-client's browser bundle from webDir/node_modules (installed by
+// Ensure, never committed), with no-cache and a strict content policy.
+func PageHandler(static fs.FS, webDir string) http.Handler {
+	page, err := fs.Sub(static, "web/static")
+	if err != nil {
+		panic(err)
+	}
+	files := http.FileServerFS(page)
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", files)
+	for _, f := range []string{"/app.js", "/style.css", "/favicon.svg"} {
+		mux.Handle("GET "+f, files)
+	}
+	for _, f := range []string{"socket.io.min.js", "socket.io.min.js.map"} {
+		mux.HandleFunc("GET /"+f, func(w http.ResponseWriter, r *http.Request) {
+			if webDir == "" {
+				http.Error(w, "socket.io-client is not installed (no web folder)", http.StatusNotFound)
+				return
+			}
+			http.ServeFile(w, r, filepath.Join(webDir, filepath.Dir(ClientJS), f))
+		})
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+		mux.ServeHTTP(w, r)
+	})
 }
