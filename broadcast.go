@@ -62,7 +62,8 @@ const volatileLimit = 64 << 10
 
 // Emit sends event to every selected socket. The packet and its frame are
 // encoded once and shared by every recipient; each event loop is reached
-// once, whatever the number of recipients.
+// once, whatever the number of recipients. In a cluster the adapter
+// publishes it to the other nodes too (unless Local).
 func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if codec.IsReservedEvent(event) {
 		return ErrReservedEvent
@@ -71,24 +72,89 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	if !b.local {
-		if _, mem := b.nsp.srv.cfg.Adapter.(MemoryAdapter); !mem {
-			b.publish(msgs)
-		}
+	if b.clustered() {
+		b.nsp.adapter.Broadcast(clusterPacket(msgs), b.options())
 	}
 	b.nsp.srv.stats.broadcasts.Add(1)
 	b.deliver(msgs, nil)
 	return nil
 }
 
-// publish hands the encoded packet to the adapter for the other nodes.
-func (b BroadcastOperator) publish(msgs []*engine.Prepared) {
-	packet := msgs[0].Packet()[1:] // without the Engine.IO message type
-	var att [][]byte
-	for _, p := range msgs[1:] {
-		att = append(att, p.Packet())
+// clustered reports whether operations go to other nodes too.
+func (b BroadcastOperator) clustered() bool {
+	return !b.local && !isMemory(b.nsp.adapter)
+}
+
+// clusterPacket views encoded messages as a ClusterPacket: the event's
+// data array (after the packet header) and the attachments. Borrowed.
+func clusterPacket(msgs []*engine.Prepared) ClusterPacket {
+	pkt := msgs[0].Packet()[1:] // without the Engine.IO message type
+	var p ClusterPacket
+	p.Data = eventData(pkt)
+	if len(msgs) > 1 {
+		p.Attachments = make([][]byte, 0, len(msgs)-1)
+		for _, m := range msgs[1:] {
+			p.Attachments = append(p.Attachments, m.Packet())
+		}
 	}
-	b.nsp.srv.cfg.Adapter.Broadcast(b.nsp.name, packet, att, b.options())
+	return p
+}
+
+// eventData returns the data array of an encoded EVENT packet: what
+// follows the header `2`/`5<n>-`, `<nsp>,` and the ack id (our own
+// encoding: a namespace name never holds a ',').
+func eventData(pkt []byte) []byte {
+	i := 1
+	if len(pkt) > 0 && pkt[0] == '0'+byte(codec.PacketBinaryEvent) {
+		for i < len(pkt) && pkt[i] != '-' {
+			i++
+		}
+		i++
+	}
+	if i < len(pkt) && pkt[i] == '/' {
+		for i < len(pkt) && pkt[i] != ',' {
+			i++
+		}
+		i++
+	}
+	for i < len(pkt) && pkt[i] >= '0' && pkt[i] <= '9' {
+		i++
+	}
+	if i > len(pkt) {
+		i = len(pkt)
+	}
+	return pkt[i:]
+}
+
+// EmitPacket delivers an event another node published to the selected
+// local sockets: for adapters. The data array is validated; the event is
+// never published again, whatever the operator's flags.
+func (b BroadcastOperator) EmitPacket(p ClusterPacket) error {
+	msgs, err := encodeClusterPacket(b.nsp.name, codec.NoAckID, p)
+	if err != nil {
+		return err
+	}
+	b.nsp.srv.stats.broadcasts.Add(1)
+	b.local = true
+	b.deliver(msgs, nil)
+	return nil
+}
+
+// encodeClusterPacket checks a ClusterPacket and encodes it as an EVENT
+// with ack id id.
+func encodeClusterPacket(nsp string, id int64, p ClusterPacket) ([]*engine.Prepared, error) {
+	name, isString, err := codec.EventName(p.Data)
+	if err != nil || !isString || len(name) < 2 {
+		return nil, ErrInvalidClusterPacket
+	}
+	if err := codec.ValidateData(p.Data, len(p.Attachments)); err != nil {
+		return nil, ErrInvalidClusterPacket
+	}
+	m := engine.NewPrepared()
+	buf := append(m.B(), byte(codec.EngineMessage))
+	m.SetB(codec.AppendEventData(buf, nsp, id, p.Data, len(p.Attachments)))
+	m.Seal(false)
+	return withAttachments(m, p.Attachments), nil
 }
 
 // deliver hands the encoded messages to every loop once; each loop selects
@@ -178,6 +244,11 @@ type BroadcastAckCallback func(replies [][]any, err error)
 // EmitWithAck emits to every selected socket and calls cb once with every
 // acknowledgement, when all have arrived or the Timeout expires (with
 // ErrAckTimeout and the replies so far). cb may run on any goroutine.
+//
+// In a cluster, every node reports how many clients it reached and then
+// their replies; a reply from another node holds the first argument of
+// the acknowledgement (Node's protocol carries one). Without a Timeout a
+// cluster-wide call waits at most Config.AckTimeout.
 func (b BroadcastOperator) EmitWithAck(event string, cb BroadcastAckCallback, args ...any) error {
 	if codec.IsReservedEvent(event) {
 		return ErrReservedEvent
@@ -188,21 +259,90 @@ func (b BroadcastOperator) EmitWithAck(event string, cb BroadcastAckCallback, ar
 		return err
 	}
 	agg := &ackAggregator{cb: cb, loopsLeft: len(b.nsp.srv.eng.Loops())}
-	if b.timeout > 0 {
-		agg.timer = time.AfterFunc(b.timeout, func() { agg.finish(ErrAckTimeout) })
+	timeout := b.timeout
+	if b.clustered() {
+		if timeout <= 0 {
+			timeout = b.nsp.srv.cfg.AckTimeout
+		}
+		agg.remoteExpected = -1 // until the server count is known
+		opts := b.options()
+		opts.Flags.Timeout = timeout
+		b.nsp.adapter.BroadcastWithAck(clusterPacket(msgs), opts,
+			func(n int) { agg.remoteDone(n) },
+			func(v any) { agg.reply([]any{v}, true) })
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			n, err := b.nsp.adapter.ServerCount(ctx)
+			cancel()
+			if err != nil {
+				b.nsp.srv.cfg.Logger.Warn("riptide: server count for a broadcast with acks", "namespace", b.nsp.name, "err", err)
+				n = 1 // only this node can be counted on
+			}
+			agg.setRemote(n - 1)
+		}()
+	}
+	if timeout > 0 {
+		agg.mu.Lock()
+		agg.timer = time.AfterFunc(timeout, func() { agg.finish(ErrAckTimeout) })
+		agg.mu.Unlock()
 	}
 	if agg.loopsLeft == 0 {
 		for _, p := range msgs {
 			p.Release()
 		}
-		agg.finish(nil)
+		agg.check()
 		return nil
 	}
-	b.deliverWithAck(msgs, id, agg)
+	b.deliverWithAck(msgs, id, timeout, func(v []any) { agg.reply(v, true) }, func() { agg.reply(nil, false) }, agg.loopDone)
 	return nil
 }
 
-func (b BroadcastOperator) deliverWithAck(msgs []*engine.Prepared, id int64, agg *ackAggregator) {
+// EmitPacketWithAck delivers an event another node published with acks
+// to the selected local sockets: for adapters. onCount runs once, with the
+// number of sockets it was sent to, then onAck with each reply's first
+// argument (nil for none) — or nothing for those that time out.
+func (b BroadcastOperator) EmitPacketWithAck(p ClusterPacket, onCount func(clients int), onAck func(reply any)) error {
+	id := b.nsp.ackIDs.Add(1) - 1
+	msgs, err := encodeClusterPacket(b.nsp.name, id, p)
+	if err != nil {
+		return err
+	}
+	var (
+		mu    sync.Mutex
+		left  = len(b.nsp.srv.eng.Loops())
+		total int
+	)
+	if left == 0 {
+		for _, m := range msgs {
+			m.Release()
+		}
+		onCount(0)
+		return nil
+	}
+	first := func(v []any) {
+		if len(v) == 0 {
+			onAck(nil)
+			return
+		}
+		onAck(v[0])
+	}
+	b.deliverWithAck(msgs, id, b.timeout, first, nil, func(n int) {
+		mu.Lock()
+		left--
+		total += n
+		done := left == 0
+		mu.Unlock()
+		if done {
+			onCount(total)
+		}
+	})
+	return nil
+}
+
+// deliverWithAck sends msgs (ack id id) to the selected sockets of every
+// loop, registering a pending ack on each; loopDone reports each loop's
+// count. onErr (may be nil) runs for a socket whose ack failed.
+func (b BroadcastOperator) deliverWithAck(msgs []*engine.Prepared, id int64, timeout time.Duration, onReply func([]any), onErr func(), loopDone func(n int)) {
 	for _, l := range b.nsp.srv.eng.Loops() {
 		for _, p := range msgs {
 			p.Retain()
@@ -222,19 +362,32 @@ func (b BroadcastOperator) deliverWithAck(msgs []*engine.Prepared, id int64, agg
 				if s.acks == nil {
 					s.acks = map[int64]*pendingAck{}
 				}
-				s.acks[id] = &pendingAck{cb: func(reply Args, err error) {
+				pa := &pendingAck{cb: func(reply Args, err error) {
 					if err != nil {
-						agg.reply(nil, false)
+						if onErr != nil {
+							onErr()
+						}
 						return
 					}
 					v, _ := reply.Values()
-					agg.reply(v, true)
+					onReply(v)
 				}}
+				if timeout > 0 {
+					// Forget the pending ack when the requester stops
+					// waiting: a client that never answers leaks nothing.
+					pa.timer = l.NewTimer(func() {
+						if s.acks[id] == pa {
+							delete(s.acks, id)
+						}
+					})
+					pa.timer.Reset(timeout)
+				}
+				s.acks[id] = pa
 			})
 			for _, p := range msgs {
 				p.Release()
 			}
-			agg.loopDone(n)
+			loopDone(n)
 		})
 	}
 	for _, p := range msgs {
@@ -243,25 +396,39 @@ func (b BroadcastOperator) deliverWithAck(msgs []*engine.Prepared, id int64, agg
 }
 
 type ackAggregator struct {
-	mu        sync.Mutex
-	cb        BroadcastAckCallback
-	timer     *time.Timer
-	loopsLeft int
-	expected  int
-	got       int
-	replies   [][]any
-	done      bool
+	mu             sync.Mutex
+	cb             BroadcastAckCallback
+	timer          *time.Timer
+	loopsLeft      int
+	remoteExpected int // other nodes to hear from; -1 until known
+	remoteSeen     int
+	expected       int
+	got            int
+	replies        [][]any
+	done           bool
 }
 
 func (a *ackAggregator) loopDone(n int) {
 	a.mu.Lock()
 	a.loopsLeft--
 	a.expected += n
-	ready := a.loopsLeft == 0 && a.got >= a.expected
 	a.mu.Unlock()
-	if ready {
-		a.finish(nil)
-	}
+	a.check()
+}
+
+func (a *ackAggregator) remoteDone(n int) {
+	a.mu.Lock()
+	a.remoteSeen++
+	a.expected += n
+	a.mu.Unlock()
+	a.check()
+}
+
+func (a *ackAggregator) setRemote(n int) {
+	a.mu.Lock()
+	a.remoteExpected = n
+	a.mu.Unlock()
+	a.check()
 }
 
 func (a *ackAggregator) reply(v []any, ok bool) {
@@ -270,7 +437,15 @@ func (a *ackAggregator) reply(v []any, ok bool) {
 	if ok {
 		a.replies = append(a.replies, v)
 	}
-	ready := a.loopsLeft == 0 && a.got >= a.expected
+	a.mu.Unlock()
+	a.check()
+}
+
+// check finishes once every loop and every other node has reported and
+// every reply it announced has arrived.
+func (a *ackAggregator) check() {
+	a.mu.Lock()
+	ready := a.loopsLeft == 0 && a.remoteExpected >= 0 && a.remoteSeen >= a.remoteExpected && a.got >= a.expected
 	a.mu.Unlock()
 	if ready {
 		a.finish(nil)
@@ -312,12 +487,32 @@ func (b BroadcastOperator) FetchSockets() []*Socket {
 }
 
 // FetchRemoteSockets returns the selected sockets of the other nodes of a
-// cluster (none with the default MemoryAdapter).
+// cluster (none with the default MemoryAdapter). Their methods act through
+// the cluster.
 func (b BroadcastOperator) FetchRemoteSockets(ctx context.Context) ([]RemoteSocket, error) {
-	if b.local {
+	if !b.clustered() {
 		return nil, nil
 	}
-	return b.nsp.srv.cfg.Adapter.FetchSockets(ctx, b.nsp.name, b.options())
+	opts := b.options()
+	if dl, ok := ctx.Deadline(); ok && opts.Flags.Timeout == 0 {
+		opts.Flags.Timeout = time.Until(dl)
+	}
+	list, err := b.nsp.adapter.FetchSockets(ctx, opts)
+	for i := range list {
+		list[i].nsp = b.nsp
+	}
+	return list, err
+}
+
+// FetchAllSockets returns the selected sockets of the whole cluster, this
+// node's first, all described as RemoteSockets (Node's fetchSockets).
+func (b BroadcastOperator) FetchAllSockets(ctx context.Context) ([]RemoteSocket, error) {
+	var out []RemoteSocket
+	for _, s := range b.FetchSockets() {
+		out = append(out, s.Info())
+	}
+	remote, err := b.FetchRemoteSockets(ctx)
+	return append(out, remote...), err
 }
 
 // SocketsJoin makes the selected sockets join rooms, cluster-wide.
@@ -325,8 +520,8 @@ func (b BroadcastOperator) SocketsJoin(rooms ...string) {
 	for _, s := range b.FetchSockets() {
 		s.Join(rooms...)
 	}
-	if !b.local {
-		b.nsp.srv.cfg.Adapter.AddSockets(b.nsp.name, b.options(), rooms)
+	if b.clustered() {
+		b.nsp.adapter.AddSockets(b.options(), rooms)
 	}
 }
 
@@ -337,8 +532,8 @@ func (b BroadcastOperator) SocketsLeave(rooms ...string) {
 			s.Leave(r)
 		}
 	}
-	if !b.local {
-		b.nsp.srv.cfg.Adapter.DelSockets(b.nsp.name, b.options(), rooms)
+	if b.clustered() {
+		b.nsp.adapter.DelSockets(b.options(), rooms)
 	}
 }
 
@@ -348,7 +543,7 @@ func (b BroadcastOperator) DisconnectSockets(close bool) {
 	for _, s := range b.FetchSockets() {
 		s.Disconnect(close)
 	}
-	if !b.local {
-		b.nsp.srv.cfg.Adapter.DisconnectSockets(b.nsp.name, b.options(), close)
+	if b.clustered() {
+		b.nsp.adapter.DisconnectSockets(b.options(), close)
 	}
 }

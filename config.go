@@ -58,8 +58,10 @@ type Config struct {
 	// client that does not send them in time is disconnected. Default 10s.
 	BinaryTimeout time.Duration
 
-	// Adapter connects the server to a cluster. Default: MemoryAdapter
-	// (a single node).
+	// Adapter connects the server to a cluster (adapter/redis: the wire
+	// format of Node's @socket.io/redis-adapter). Default: MemoryAdapter
+	// (a single node). The server closes it on Shutdown when it is an
+	// io.Closer.
 	Adapter Adapter
 
 	// Logger receives diagnostics. Default: discard.

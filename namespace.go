@@ -1,10 +1,12 @@
 package riptide
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/engine"
 	"github.com/riptide-io/riptide/room"
 )
@@ -28,14 +30,25 @@ type Namespace struct {
 	middlewares []Middleware
 	onConn      []func(*Socket)
 	sockets     map[string]*Socket
-	serverSide  map[string][]func([]any)
+	serverSide  map[string][]ServerSideHandler
 
-	ackIDs atomic.Int64
+	ackIDs  atomic.Int64
+	adapter NamespaceAdapter // the cluster; MemoryAdapter on a single node
 }
 
+// newNamespace makes a namespace and its adapter. Called with srv.mu or
+// the parent's lock held: Adapter.ForNamespace must not block.
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
-	return &Namespace{name: name, srv: srv, parent: parent, sockets: map[string]*Socket{}}
+	n := &Namespace{name: name, srv: srv, parent: parent, sockets: map[string]*Socket{}}
+	n.adapter = srv.cfg.Adapter.ForNamespace(n)
+	if n.adapter == nil {
+		n.adapter = MemoryAdapter{}
+	}
+	return n
 }
+
+// Adapter is the namespace's cluster adapter.
+func (n *Namespace) Adapter() NamespaceAdapter { return n.adapter }
 
 // Name is the namespace's name ("/", "/chat").
 func (n *Namespace) Name() string { return n.name }
@@ -268,6 +281,11 @@ func (n *Namespace) SocketsLeave(rooms ...string) { n.op().SocketsLeave(rooms...
 // connections.
 func (n *Namespace) DisconnectSockets(close bool) { n.op().DisconnectSockets(close) }
 
+// FetchAllSockets returns every socket of the namespace, cluster-wide.
+func (n *Namespace) FetchAllSockets(ctx context.Context) ([]RemoteSocket, error) {
+	return n.op().FetchAllSockets(ctx)
+}
+
 func (n *Namespace) op() BroadcastOperator { return BroadcastOperator{nsp: n} }
 
 // ParentNamespace creates child namespaces on demand for the names its
@@ -346,32 +364,65 @@ func (p *ParentNamespace) removeChild(n *Namespace) {
 	}
 	p.mu.Unlock()
 	p.srv.removeNamespace(n)
+	_ = n.adapter.Close()
 }
+
+// ServerSideHandler receives an event another node's server sent with
+// ServerSideEmit. ack answers a ServerSideEmitWithAck (the first call
+// counts; it does nothing when the sender wants no answer).
+type ServerSideHandler func(args []any, ack func(reply any))
 
 // ServerSideEmit sends an event to the other nodes of the cluster (Node's
 // io.serverSideEmit); they receive it through OnServerSideEmit. With the
 // default MemoryAdapter there are no other nodes.
 func (n *Namespace) ServerSideEmit(event string, args ...any) error {
-	return n.srv.cfg.Adapter.ServerSideEmit(n.name, event, args)
+	if codec.IsReservedEvent(event) {
+		return ErrReservedEvent
+	}
+	return n.adapter.ServerSideEmit(event, args)
 }
 
-// OnServerSideEmit registers the handler of events other nodes send with
-// ServerSideEmit. Adapters call HandleServerSideEmit to deliver them.
-func (n *Namespace) OnServerSideEmit(event string, fn func(args []any)) {
+// ServerSideEmitWithAck sends an event to the other nodes and waits for
+// one reply from each (Node's io.serverSideEmitWithAck). When ctx ends
+// first it returns the replies so far and ErrAckTimeout.
+func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
+	if codec.IsReservedEvent(event) {
+		return nil, ErrReservedEvent
+	}
+	return n.adapter.ServerSideEmitWithAck(ctx, event, args)
+}
+
+// ServerCount is the number of nodes serving the namespace, this one
+// included (1 without a cluster).
+func (n *Namespace) ServerCount(ctx context.Context) (int, error) {
+	return n.adapter.ServerCount(ctx)
+}
+
+// OnServerSideEmit registers a handler of the events other nodes send with
+// ServerSideEmit. It runs on the adapter's goroutine: do not block.
+func (n *Namespace) OnServerSideEmit(event string, fn ServerSideHandler) {
 	n.mu.Lock()
 	if n.serverSide == nil {
-		n.serverSide = map[string][]func([]any){}
+		n.serverSide = map[string][]ServerSideHandler{}
 	}
 	n.serverSide[event] = append(n.serverSide[event], fn)
 	n.mu.Unlock()
 }
 
-// HandleServerSideEmit delivers an event another node sent. For adapters.
-func (n *Namespace) HandleServerSideEmit(event string, args []any) {
+// HandleServerSideEmit delivers an event another node sent: for adapters.
+// ack may be nil when the sender wants no answer; only its first call
+// counts.
+func (n *Namespace) HandleServerSideEmit(event string, args []any, ack func(reply any)) {
 	n.mu.RLock()
 	fns := n.serverSide[event]
 	n.mu.RUnlock()
+	var once sync.Once
+	reply := func(v any) {
+		if ack != nil {
+			once.Do(func() { ack(v) })
+		}
+	}
 	for _, fn := range fns {
-		fn(args)
+		n.srv.safely("server-side emit "+event, func() { fn(args, reply) })
 	}
 }

@@ -2,6 +2,7 @@ package riptide
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -91,6 +92,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 	}
+	srv.closeAdapters()
 	return srv.eng.Shutdown(ctx)
 }
 
@@ -150,6 +152,37 @@ func (srv *Server) removeNamespace(n *Namespace) {
 		delete(srv.nsps, n.name)
 	}
 	srv.mu.Unlock()
+}
+
+// safely runs user code outside a socket's context (server-side emit
+// handlers): a panic is logged, nothing else.
+func (srv *Server) safely(what string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			srv.cfg.Logger.Error("riptide: handler panic", "handler", what, "panic", r)
+		}
+	}()
+	fn()
+}
+
+// closeAdapters closes every namespace's adapter (at shutdown).
+func (srv *Server) closeAdapters() {
+	srv.mu.Lock()
+	list := make([]*Namespace, 0, len(srv.nsps))
+	for _, n := range srv.nsps {
+		list = append(list, n)
+	}
+	srv.mu.Unlock()
+	for _, n := range list {
+		if err := n.adapter.Close(); err != nil {
+			srv.cfg.Logger.Warn("riptide: adapter close", "namespace", n.name, "err", err)
+		}
+	}
+	if c, ok := srv.cfg.Adapter.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			srv.cfg.Logger.Warn("riptide: adapter close", "err", err)
+		}
+	}
 }
 
 // Sockets returns the default namespace.
@@ -225,6 +258,24 @@ func (h *engineHandler) OnClose(s *engine.Session, reason string) {
 func (srv *Server) ServerSideEmit(event string, args ...any) error {
 	return srv.root.ServerSideEmit(event, args...)
 }
+
+// ServerSideEmitWithAck is the default namespace's ServerSideEmitWithAck.
+func (srv *Server) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
+	return srv.root.ServerSideEmitWithAck(ctx, event, args...)
+}
+
+// OnServerSideEmit is the default namespace's OnServerSideEmit.
+func (srv *Server) OnServerSideEmit(event string, fn ServerSideHandler) {
+	srv.root.OnServerSideEmit(event, fn)
+}
+
+// FetchAllSockets returns the default namespace's sockets, cluster-wide.
+func (srv *Server) FetchAllSockets(ctx context.Context) ([]RemoteSocket, error) {
+	return srv.root.op().FetchAllSockets(ctx)
+}
+
+// ServerCount is the number of nodes of the cluster, this one included.
+func (srv *Server) ServerCount(ctx context.Context) (int, error) { return srv.root.ServerCount(ctx) }
 
 // ServeHTTP serves Socket.IO from an existing net/http server: mount the
 // Server at Config.Path ("/socket.io/") in your mux and it shares the

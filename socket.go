@@ -110,6 +110,13 @@ func newSocketID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// Info describes the socket as a RemoteSocket: what a cluster adapter
+// sends other nodes that fetch it. Data is read as is: set it before the
+// socket is visible (middleware, connection handler) or guard it yourself.
+func (s *Socket) Info() RemoteSocket {
+	return RemoteSocket{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data, nsp: s.nsp}
+}
+
 // ID is the socket's id, also the name of its own room.
 func (s *Socket) ID() string { return s.id }
 
@@ -374,7 +381,7 @@ func (s *Socket) Join(rooms ...string) {
 	if len(added) == 0 {
 		return
 	}
-	s.nsp.srv.cfg.Adapter.AddAll(s.nsp.name, s.id, added)
+	s.nsp.adapter.AddAll(s.id, added)
 	s.loop.Post(func() {
 		if !s.connected.Load() {
 			return
@@ -398,7 +405,7 @@ func (s *Socket) Leave(room string) {
 	}
 	s.rooms = slices.Delete(s.rooms, i, i+1)
 	s.mu.Unlock()
-	s.nsp.srv.cfg.Adapter.Del(s.nsp.name, s.id, room)
+	s.nsp.adapter.Del(s.id, room)
 	s.loop.Post(func() {
 		if s.connected.Load() && s.nsp.shard(s.loop).Leave(s.slot, room) {
 			s.nsp.srv.stats.rooms.Add(-1)
@@ -473,6 +480,9 @@ func (s *Socket) onConnect() {
 	s.connected.Store(true)
 	s.nsp.add(s)
 	s.nsp.shard(s.loop).Add(s.slot)
+	if !isMemory(s.nsp.adapter) {
+		s.nsp.adapter.AddAll(s.id, []string{s.id}) // its own room, as Node's socket.join(socket.id)
+	}
 	p := engine.NewPrepared()
 	b := append(p.B(), byte(codec.EngineMessage))
 	p.SetB(codec.AppendConnect(b, s.nsp.name, s.id, ""))
@@ -508,8 +518,13 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 			delete(ls.shards, s.nsp)
 		}
 	}
+	if !isMemory(s.nsp.adapter) {
+		s.mu.Lock()
+		rooms := append([]string{s.id}, s.rooms...)
+		s.mu.Unlock()
+		s.nsp.adapter.DelAll(s.id, rooms)
+	}
 	s.nsp.remove(s)
-	s.nsp.srv.cfg.Adapter.DelAll(s.nsp.name, s.id)
 	for id, pa := range s.acks {
 		delete(s.acks, id)
 		if pa.timer != nil {

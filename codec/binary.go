@@ -286,3 +286,15 @@ func DecodeArg[T any](raw []byte, attachments [][]byte) (T, error) {
 	err := UnmarshalArg(raw, attachments, &v)
 	return v, err
 }
+
+// ValidateData checks the data array of an event that did not come from a client's packet (a cluster adapter's,
+// say): exactly one JSON array, nesting within the codec's cap, each placeholder naming one of n attachments.
+func ValidateData(data []byte, n int) error {
+	if len(data) == 0 || data[0] != '[' {
+		return ErrInvalidPayload
+	}
+	if err := validJSON(data, maxDepthCap); err != nil {
+		return err
+	}
+	return checkPlaceholders(data, n)
+}

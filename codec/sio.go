@@ -379,3 +379,25 @@ func AppendConnectError(dst []byte, nsp, message string, data any) ([]byte, erro
 	}
 	return append(dst, '}'), nil
 }
+
+// AppendEventData appends an EVENT packet whose data array is already encoded: `2[<nsp>,][<id>]<data>`, or
+// BINARY_EVENT `5<n>-[<nsp>,][<id>]<data>` when attachments > 0 (data then holds that many placeholders). data is
+// copied verbatim: the caller has validated it (a JSON array whose first element is the event name), as cluster
+// adapters do for packets other nodes publish.
+func AppendEventData(dst []byte, nsp string, id int64, data []byte, attachments int) []byte {
+	if attachments <= 0 {
+		dst = appendHeader(dst, PacketEvent, nsp, id)
+		return append(dst, data...)
+	}
+	dst = append(dst, '0'+byte(PacketBinaryEvent))
+	dst = strconv.AppendInt(dst, int64(attachments), 10)
+	dst = append(dst, '-')
+	if nsp != "" && nsp != "/" {
+		dst = append(dst, nsp...)
+		dst = append(dst, ',')
+	}
+	if id >= 0 {
+		dst = strconv.AppendInt(dst, id, 10)
+	}
+	return append(dst, data...)
+}
