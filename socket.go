@@ -479,7 +479,18 @@ func (s *Socket) Volatile() BroadcastOperator {
 func (s *Socket) onConnect() {
 	s.connected.Store(true)
 	s.nsp.add(s)
-	s.nsp.shard(s.loop).Add(s.slot)
+	sh := s.nsp.shard(s.loop)
+	sh.Add(s.slot)
+	// Rooms joined before the connection completed (in a middleware, as
+	// Node allows): their Join found no shard membership yet.
+	s.mu.Lock()
+	early := slices.Clone(s.rooms)
+	s.mu.Unlock()
+	for _, r := range early {
+		if sh.Join(s.slot, r) {
+			s.nsp.srv.stats.rooms.Add(1)
+		}
+	}
 	if !isMemory(s.nsp.adapter) {
 		s.nsp.adapter.AddAll(s.id, []string{s.id}) // its own room, as Node's socket.join(socket.id)
 	}

@@ -307,3 +307,33 @@ func TestMissingAttachmentsTimeOut(t *testing.T) {
 		t.Fatalf("closed after %v", d)
 	}
 }
+
+// Node lets a middleware join rooms before the connection completes; the
+// room must hold the socket once it is connected.
+func TestJoinInMiddleware(t *testing.T) {
+	conns := make(chan *riptide.Socket, 1)
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.Use(func(sk *riptide.Socket, next func(error)) {
+			sk.Join("early")
+			next(nil)
+		})
+		s.OnConnection(func(sk *riptide.Socket) { conns <- sk })
+	})
+	cl := dial(srv, "")
+	sk := <-conns
+	if err := srv.To("early").Emit("hi"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, cl, `42["hi"]`)
+	if got := srv.Metrics().Rooms; got != 1 {
+		t.Errorf("Metrics().Rooms = %d, want 1", got)
+	}
+	sk.Leave("early")
+	if err := srv.To("early").Emit("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Emit("all"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, cl, `42["all"]`)
+}

@@ -16,6 +16,10 @@
 //		}
 //	}
 //
+// Long-running scripts driven request by request over stdin/stdout, such as the
+// Redis cluster node cluster_peer.js (testdata/cluster_peer.md), are started
+// with StartNode, which returns a Proc.
+//
 // The servers the scripts talk to must follow testdata/CONTRACT.md. Node and
 // npm must be installed; Setup runs `npm ci` in testdata/ when needed and fails
 // the test (never skips) when that is impossible.
@@ -414,4 +418,310 @@ func StartNodeServer(t testing.TB, script string, args ...string) (url string) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// Proc is a long-running Node script driven line by line: JSON requests on its
+// stdin, JSON replies and unsolicited event lines on its stdout (the protocol of
+// cluster_peer.js, see testdata/cluster_peer.md). Stdout lines carrying an "id"
+// are replies to Call; every other JSON line is an event, kept in arrival order
+// in a log that Events and WaitEvent read. Methods are goroutine-safe except
+// Do, which fails the test and so belongs on the test's goroutine.
+type Proc struct {
+	t      testing.TB
+	script string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	wmu    sync.Mutex // one request line per write, even from several goroutines
+	stderr *lockedBuffer
+	stdout *lockedBuffer
+	exited chan struct{} // closed when the process is gone and stdout is drained
+	err    error         // Wait's result, valid after exited
+
+	// Hello is the first JSON line the script printed (cluster_peer.js:
+	// {"event":"listening","url":...}); StartNode returns once it arrived.
+	Hello Result
+
+	mu       sync.Mutex
+	nextID   int
+	pending  map[int]chan Result
+	events   []Result
+	changed  chan struct{} // closed and replaced whenever events grows or the process exits
+	stopping bool          // Quit or Kill was called: exiting is expected
+}
+
+// DefaultCallTimeout bounds Call and Do when the request has no "timeout" of
+// its own; with one, the wait is that many ms plus this.
+const DefaultCallTimeout = 15 * time.Second
+
+// StartNode starts `node script args...` in the harness folder and waits (up to
+// 20 s) for its first JSON line on stdout, which it keeps as p.Hello. The script
+// must print such a line once it is ready for requests. At t.Cleanup the process
+// gets SIGTERM (SIGKILL 3 s later); if it died on its own before that, the test
+// fails with its stderr. Call it from the test's goroutine.
+func StartNode(t testing.TB, script string, args ...string) *Proc {
+	t.Helper()
+	dir := Setup(t)
+	p := &Proc{
+		t:       t,
+		script:  script,
+		stderr:  &lockedBuffer{},
+		stdout:  &lockedBuffer{},
+		exited:  make(chan struct{}),
+		pending: map[int]chan Result{},
+		changed: make(chan struct{}),
+	}
+	p.cmd = exec.Command("node", append([]string{script}, args...)...)
+	p.cmd.Dir = dir
+	p.cmd.Stderr = p.stderr
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatalf("interop: %v", err)
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatalf("interop: %v", err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("interop: starting node %s: %v", script, err)
+	}
+	hello := make(chan Result, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 64<<20)
+		first := true
+		for sc.Scan() {
+			line := append([]byte(nil), sc.Bytes()...)
+			p.stdout.Write(append(line, '\n'))
+			r := Result{Line: string(line)}
+			if json.Unmarshal(line, &r.Fields) != nil || r.Fields == nil {
+				continue // not a JSON object: only in the stdout log
+			}
+			if first {
+				first = false
+				hello <- r
+				continue
+			}
+			p.dispatch(r)
+		}
+		_, _ = io.Copy(io.Discard, out)
+		p.err = p.cmd.Wait()
+		p.mu.Lock()
+		close(p.changed)
+		p.changed = make(chan struct{})
+		p.mu.Unlock()
+		close(p.exited)
+	}()
+
+	select {
+	case p.Hello = <-hello:
+	case <-p.exited:
+		t.Fatalf("interop: node %s %s exited before its first line: %v\n---- stderr ----\n%s\n---- stdout ----\n%s",
+			script, strings.Join(args, " "), p.err, p.stderr, p.stdout)
+	case <-time.After(listenTimeout):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		t.Fatalf("interop: node %s printed nothing within %v\n---- stderr ----\n%s\n---- stdout ----\n%s", script, listenTimeout, p.stderr, p.stdout)
+	}
+
+	t.Cleanup(func() {
+		p.mu.Lock()
+		expected := p.stopping
+		p.stopping = true
+		p.mu.Unlock()
+		select {
+		case <-p.exited:
+			if !expected {
+				t.Errorf("interop: node %s died during the test: %v\n---- stderr ----\n%s", script, p.err, p.stderr)
+				return
+			}
+		default:
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.exited:
+			case <-time.After(3 * time.Second):
+				_ = p.cmd.Process.Kill()
+				<-p.exited
+			}
+		}
+		if t.Failed() {
+			t.Logf("interop: node %s (pid %d)\n---- stderr ----\n%s\n---- stdout ----\n%s", script, p.cmd.Process.Pid, p.stderr, p.stdout)
+		}
+	})
+	return p
+}
+
+// dispatch routes one stdout object: a reply to its waiting Call, anything else
+// to the event log.
+func (p *Proc) dispatch(r Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if idv, ok := r.Fields["id"].(float64); ok {
+		if ch, ok := p.pending[int(idv)]; ok {
+			delete(p.pending, int(idv))
+			ch <- r
+			return
+		}
+	}
+	p.events = append(p.events, r)
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// Call sends req (a fresh "id" is added) and waits for the reply with that id.
+// It returns the reply and a non-nil error when the reply says "ok":false (the
+// error is its "error" text, the reply still carries its other fields, e.g.
+// "replies"), when the process exited or when no reply came within
+// DefaultCallTimeout (plus req["timeout"] ms when set).
+func (p *Proc) Call(req map[string]any) (Result, error) {
+	msg := make(map[string]any, len(req)+1)
+	for k, v := range req {
+		msg[k] = v
+	}
+	ch := make(chan Result, 1)
+	p.mu.Lock()
+	p.nextID++
+	id := p.nextID
+	msg["id"] = id
+	p.pending[id] = ch
+	p.mu.Unlock()
+	line, err := json.Marshal(msg)
+	if err != nil {
+		p.forget(id)
+		return Result{}, fmt.Errorf("interop: encoding request: %w", err)
+	}
+	wait := DefaultCallTimeout
+	switch ms := req["timeout"].(type) {
+	case int:
+		wait += time.Duration(ms) * time.Millisecond
+	case int64:
+		wait += time.Duration(ms) * time.Millisecond
+	case float64:
+		wait += time.Duration(ms * float64(time.Millisecond))
+	}
+	// The write goes through the pipe buffer; a stuck process shows as a timeout.
+	p.wmu.Lock()
+	_, err = p.stdin.Write(append(line, '\n'))
+	p.wmu.Unlock()
+	if err != nil {
+		p.forget(id)
+		return Result{}, fmt.Errorf("interop: node %s: writing request: %w", p.script, err)
+	}
+	select {
+	case r := <-ch:
+		if ok, _ := r.Fields["ok"].(bool); !ok {
+			return r, fmt.Errorf("%s failed: %s", opName(req), r.Str("error"))
+		}
+		return r, nil
+	case <-p.exited:
+		p.forget(id)
+		return Result{}, fmt.Errorf("interop: node %s exited (%v) before replying to %s", p.script, p.err, line)
+	case <-time.After(wait):
+		p.forget(id)
+		return Result{}, fmt.Errorf("interop: node %s: no reply within %v to %s", p.script, wait, line)
+	}
+}
+
+func opName(req map[string]any) string {
+	if op, ok := req["op"].(string); ok {
+		return op
+	}
+	return "request"
+}
+
+func (p *Proc) forget(id int) {
+	p.mu.Lock()
+	delete(p.pending, id)
+	p.mu.Unlock()
+}
+
+// Do is Call that fails the test (t.Fatalf, with the script's stderr) on any
+// error. Call it from the test's goroutine.
+func (p *Proc) Do(req map[string]any) Result {
+	p.t.Helper()
+	r, err := p.Call(req)
+	if err != nil {
+		p.t.Fatalf("interop: node %s: %v\nreply: %s\n---- stderr ----\n%s", p.script, err, r.Line, p.stderr)
+	}
+	return r
+}
+
+// Events returns a copy of the event log (every non-reply JSON line so far, in
+// arrival order), filtered by match when it is not nil.
+func (p *Proc) Events(match func(Result) bool) []Result {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Result
+	for _, e := range p.events {
+		if match == nil || match(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// WaitEvent waits up to d until the event log holds at least n events matching
+// match, and returns the first n of them. The log is never consumed: a later
+// WaitEvent sees the same events again, so tests give their events distinct
+// names or arguments. It fails when the process exits first.
+func (p *Proc) WaitEvent(d time.Duration, n int, match func(Result) bool) ([]Result, error) {
+	deadline := time.After(d)
+	for {
+		p.mu.Lock()
+		var got []Result
+		for _, e := range p.events {
+			if match(e) {
+				got = append(got, e)
+				if len(got) == n {
+					break
+				}
+			}
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		if len(got) >= n {
+			return got, nil
+		}
+		select {
+		case <-changed:
+		case <-p.exited:
+			return got, fmt.Errorf("interop: node %s exited (%v) while %d/%d events matched", p.script, p.err, len(got), n)
+		case <-deadline:
+			return got, fmt.Errorf("interop: node %s: %d/%d matching events within %v", p.script, len(got), n, d)
+		}
+	}
+}
+
+// Stderr returns what the process wrote to stderr so far.
+func (p *Proc) Stderr() string { return p.stderr.String() }
+
+// Stdout returns every stdout line so far (replies, events, anything else).
+func (p *Proc) Stdout() string { return p.stdout.String() }
+
+// Exited is closed once the process has exited.
+func (p *Proc) Exited() <-chan struct{} { return p.exited }
+
+// Quit asks the script to stop ({"op":"quit"}) and waits up to 5 s for it to
+// exit, then kills it. Exiting this way does not fail the test.
+func (p *Proc) Quit() {
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	_, _ = p.Call(map[string]any{"op": "quit"})
+	_ = p.stdin.Close()
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// Kill sends SIGKILL (a crashed node: no adapter close, sockets reset) and
+// waits for the exit. Exiting this way does not fail the test.
+func (p *Proc) Kill() {
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	_ = p.cmd.Process.Kill()
+	<-p.exited
 }
