@@ -3,54 +3,9 @@
 package engine
 
 import (
-	"bytes"
-	"net"
 	"testing"
 	"time"
-
-	"github.com/gobwas/ws"
-	"github.com/panjf2000/gnet/v2"
 )
-
-// fakeConn is a gnet.Conn over two byte slices, to drive the loop code
-// without sockets: what a read delivered, and what was written.
-type fakeConn struct {
-	gnet.Conn // unimplemented methods panic
-	in        []byte
-	out       int
-	ctx       any
-}
-
-func (f *fakeConn) Peek(n int) ([]byte, error) {
-	if n <= 0 || n > len(f.in) {
-		return f.in, nil
-	}
-	return f.in[:n], nil
-}
-func (f *fakeConn) Discard(n int) (int, error) { f.in = f.in[n:]; return n, nil }
-func (f *fakeConn) InboundBuffered() int       { return len(f.in) }
-func (f *fakeConn) OutboundBuffered() int      { return 0 }
-func (f *fakeConn) Write(b []byte) (int, error) {
-	f.out += len(b)
-	return len(b), nil
-}
-func (f *fakeConn) Writev(bs [][]byte) (int, error) {
-	n := 0
-	for _, b := range bs {
-		n += len(b)
-	}
-	f.out += n
-	return n, nil
-}
-func (f *fakeConn) Context() any         { return f.ctx }
-func (f *fakeConn) SetContext(c any)     { f.ctx = c }
-func (f *fakeConn) RemoteAddr() net.Addr { return &net.TCPAddr{} }
-
-type nopHandler struct{ n int }
-
-func (h *nopHandler) OnOpen(*Session)                  {}
-func (h *nopHandler) OnMessage(*Session, []byte, bool) { h.n++ }
-func (h *nopHandler) OnClose(*Session, string)         {}
 
 // loopFixture builds a loop with one established WebSocket session on a
 // fake connection, without gnet.
@@ -61,22 +16,15 @@ func loopFixture(t testing.TB) (*Server, *Loop, *fakeConn, *Session, *nopHandler
 	l := &Loop{srv: srv}
 	l.wheel.init()
 	fc := &fakeConn{}
-	cn := &conn{gc: fc, loop: l, srv: srv, ws: true}
+	cn := &conn{gc: fc, loop: l, ws: true}
 	fc.ctx = cn
-	s := &Session{ep: ep, loop: l, transport: transportWebSocket, id: "fixture"}
+	s := &Session{ep: ep, loop: l, transport: transportWebSocket, hs: "fixture", idLen: 7}
+	s.hb.owner = s
 	s.slot = l.allocSlot(s)
-	l.initTimer(&s.hb, s.onHeartbeatTimer)
-	l.initTimer(&s.upTimer, s.onUpgradeTimeout)
 	s.ws = cn
 	cn.s = s
 	cn.dec.MaxMessageSize = ep.cfg.MaxHTTPBufferSize
 	return srv, l, fc, s, h
-}
-
-func maskedText(payload string) []byte {
-	var b bytes.Buffer
-	_ = ws.WriteFrame(&b, ws.MaskFrameWith(ws.NewTextFrame([]byte(payload)), [4]byte{1, 2, 3, 4}))
-	return b.Bytes()
 }
 
 // TestAllocsReceiveText pins the receive path of an established WebSocket

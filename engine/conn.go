@@ -12,25 +12,23 @@ import (
 // conn is Riptide's state for one TCP connection. It belongs to the loop
 // that accepted it; only that loop touches it, except that a session's
 // home loop may read the immutable fields (loop, gc) and the response
-// headers prepared before the request was handed over (extra).
+// headers prepared before the request was handed over (aux.extra,
+// aux.keepAlive).
+//
+// An established WebSocket keeps only what frame mode needs (128 bytes,
+// pinned by TestSizes); the HTTP state and the connection's timer live in
+// aux, dropped at the upgrade and brought back only to linger.
 type conn struct {
 	gc   gnet.Conn
 	loop *Loop
-	srv  *Server
+	// s is, in frame mode, the session this WebSocket carries or probes;
+	// in HTTP mode, the session a parked request waits for.
+	s   *Session
+	aux *connAux
+	dec frame.Decoder
 
-	ws     bool     // frame mode after a 101
-	s      *Session // the session this WebSocket carries or probes
-	dec    frame.Decoder
+	ws     bool // frame mode after a 101
 	closed bool // OnClose has run: never write to gc again
-
-	// HTTP state.
-	parked    bool // a request awaits its answer from a session's loop
-	parkedFor *Session
-	keepAlive bool
-	extra     []byte // CORS headers for the parked request's answer
-	fallback  bool   // a Fallback request is in progress
-	skip      int64  // body bytes of a refused request still to discard
-	enrolled  bool   // hijacked from net/http (ServeHTTP): never kept alive
 	// transportError: the connection failed (bad frame, cap exceeded), so
 	// its session ends with "transport error", not "transport close".
 	transportError bool
@@ -38,13 +36,58 @@ type conn struct {
 	// until the backlog drains or the timer fires.
 	lingering bool
 	shutWR    bool // the write side is shut: FIN follows the close frame
+}
 
+// connAux is the part of a connection an established WebSocket does not
+// use: HTTP request state and the timer.
+type connAux struct {
 	// timer closes a connection whose head is too slow (HeadTimeout) or
 	// that sits idle between requests (IdleTimeout); stopped while a
-	// request is parked and once the connection is a WebSocket.
+	// request is parked and once the connection is a WebSocket (then it
+	// only bounds a linger).
 	timer     Timer
 	timerKind uint8
+
+	parked    bool // a request awaits its answer from a session's loop (s)
+	keepAlive bool
+	fallback  bool   // a Fallback request is in progress
+	enrolled  bool   // hijacked from net/http (ServeHTTP): never kept alive
+	skip      int64  // body bytes of a refused request still to discard
+	extra     []byte // CORS headers for the parked request's answer
 }
+
+// newConn makes the state of a connection a loop accepted (or was handed,
+// enrolled), in HTTP mode, and makes it the gnet.Conn's context.
+func newConn(c gnet.Conn, l *Loop, enrolled bool) *conn {
+	cn := &conn{gc: c, loop: l}
+	a := cn.auxState()
+	a.enrolled = enrolled
+	c.SetContext(cn)
+	return cn
+}
+
+// auxState returns the connection's aux, making one if frame mode dropped it.
+func (cn *conn) auxState() *connAux {
+	if cn.aux == nil {
+		cn.aux = &connAux{}
+		cn.aux.timer.owner = cn
+	}
+	return cn.aux
+}
+
+// toFrameMode drops the HTTP state once the connection is a WebSocket.
+func (cn *conn) toFrameMode() {
+	if a := cn.aux; a != nil {
+		a.timer.Stop()
+		cn.aux = nil
+	}
+}
+
+// parked reports whether a request awaits its answer.
+func (cn *conn) parked() bool { return cn.aux != nil && cn.aux.parked }
+
+// inFallback reports whether a Fallback request is in progress.
+func (cn *conn) inFallback() bool { return cn.aux != nil && cn.aux.fallback }
 
 const (
 	timerOff uint8 = iota
@@ -53,21 +96,27 @@ const (
 )
 
 func (cn *conn) armHead() {
-	if cn.timerKind != timerHead {
-		cn.timerKind = timerHead
-		cn.timer.Reset(cn.srv.headTimeout)
+	if a := cn.aux; a.timerKind != timerHead {
+		a.timerKind = timerHead
+		a.timer.Reset(cn.loop.srv.headTimeout)
 	}
 }
 
 func (cn *conn) armIdle() {
-	cn.timerKind = timerIdle
-	cn.timer.Reset(cn.srv.idleTimeout)
+	a := cn.aux
+	a.timerKind = timerIdle
+	a.timer.Reset(cn.loop.srv.idleTimeout)
 }
 
 func (cn *conn) stopTimer() {
-	cn.timerKind = timerOff
-	cn.timer.Stop()
+	if a := cn.aux; a != nil {
+		a.timerKind = timerOff
+		a.timer.Stop()
+	}
 }
+
+func (cn *conn) fireTimer(*Timer)   { cn.onTimer() }
+func (cn *conn) timerWheel() *wheel { return &cn.loop.wheel }
 
 // onTimer: a slow head (slowloris), an idle keep-alive connection, or
 // the end of a linger.
@@ -75,16 +124,16 @@ func (cn *conn) onTimer() {
 	if cn.lingering && !cn.closed {
 		if !cn.shutWR && cn.gc.OutboundBuffered() == 0 {
 			cn.finishLinger()
-			cn.timer.Reset(lingerTimeout)
+			cn.aux.timer.Reset(lingerTimeout)
 			return
 		}
 		cn.close(cn.loop)
 		return
 	}
-	if cn.closed || cn.ws || cn.parked || cn.fallback {
+	if cn.closed || cn.ws || cn.parked() || cn.inFallback() {
 		return
 	}
-	cn.timerKind = timerOff
+	cn.aux.timerKind = timerOff
 	cn.close(cn.loop)
 }
 
@@ -106,10 +155,8 @@ func putBody(b []byte) {
 func (cn *conn) onClose() {
 	cn.closed = true
 	cn.stopTimer()
-	if cn.ws && cn.s != nil {
+	if cn.s != nil && (cn.ws || cn.parked()) {
 		cn.s.loop.post(op{kind: opConnClosed, s: cn.s, c: cn})
-	} else if cn.parked && cn.parkedFor != nil {
-		cn.parkedFor.loop.post(op{kind: opConnClosed, s: cn.parkedFor, c: cn})
 	}
 	cn.dec.Reset()
 }
@@ -131,15 +178,15 @@ func (cn *conn) onTraffic() gnet.Action {
 	if cn.ws {
 		return cn.readFrames()
 	}
-	for !cn.parked && !cn.fallback && !cn.ws {
-		if cn.skip > 0 {
+	for !cn.ws && !cn.aux.parked && !cn.aux.fallback {
+		if a := cn.aux; a.skip > 0 {
 			n := int64(cn.gc.InboundBuffered())
 			if n == 0 {
 				return gnet.None
 			}
-			n = min(n, cn.skip)
+			n = min(n, a.skip)
 			_, _ = cn.gc.Discard(int(n))
-			cn.skip -= n
+			a.skip -= n
 			continue
 		}
 		buf, _ := cn.gc.Peek(-1)
@@ -155,9 +202,12 @@ func (cn *conn) onTraffic() gnet.Action {
 			return gnet.None
 		}
 		_, _ = cn.gc.Discard(n)
-		if cn.parked || cn.fallback || cn.ws {
+		switch {
+		case cn.ws:
+			cn.toFrameMode()
+		case cn.aux.parked || cn.aux.fallback:
 			cn.stopTimer()
-		} else {
+		default:
 			cn.armIdle()
 		}
 	}
@@ -165,7 +215,7 @@ func (cn *conn) onTraffic() gnet.Action {
 		return cn.readFrames()
 	}
 	// A parked connection keeps what the client sends next; bound it.
-	if cn.gc.InboundBuffered() > cn.srv.maxParkedInbound() {
+	if cn.gc.InboundBuffered() > cn.loop.srv.maxParkedInbound() {
 		return gnet.Close
 	}
 	return gnet.None
@@ -187,7 +237,7 @@ func (cn *conn) serveHTTP(buf []byte) (int, gnet.Action) {
 	l := cn.loop
 	req := &l.req
 	req.Reset()
-	maxHead := cn.srv.maxHeaderBytes()
+	maxHead := cn.loop.srv.maxHeaderBytes()
 	err := http1.Parse(buf, req, maxHead)
 	if err == http1.ErrNeedMore {
 		return 0, gnet.None
@@ -200,8 +250,8 @@ func (cn *conn) serveHTTP(buf []byte) (int, gnet.Action) {
 		cn.writeSimple(status, false)
 		return len(buf), gnet.Close
 	}
-	cn.keepAlive = req.KeepAlive && !cn.enrolled
-	ep := cn.srv.route(req.Path)
+	cn.aux.keepAlive = req.KeepAlive && !cn.aux.enrolled
+	ep := cn.loop.srv.route(req.Path)
 	if ep == nil {
 		return cn.serveFallback(buf, req)
 	}

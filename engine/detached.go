@@ -35,13 +35,13 @@ func (l *Loop) NewDetachedSession(h Handler) *Session {
 		l.detachedEP = newEndpoint(l.srv, Config{}, h)
 	}
 	dc := &discardConn{}
-	cn := &conn{gc: dc, loop: l, srv: l.srv, ws: true}
+	cn := &conn{gc: dc, loop: l, ws: true}
 	s := &Session{ep: l.detachedEP, loop: l, transport: transportWebSocket}
-	s.id = l.newDetachedID()
+	s.hb.owner = s
+	s.hs = l.newDetachedID()
+	s.idLen = uint8(len(s.hs))
 	s.slot = l.allocSlot(s)
-	s.req = &Request{URL: &url.URL{}, Header: http.Header{}, RemoteAddr: "127.0.0.1:0", Transport: "websocket"}
-	l.initTimer(&s.hb, s.onHeartbeatTimer)
-	l.initTimer(&s.upTimer, s.onUpgradeTimeout)
+	s.req.Store(&Request{URL: &url.URL{}, Header: http.Header{}, RemoteAddr: "127.0.0.1:0", Transport: "websocket"})
 	s.ws = cn
 	cn.s = s
 	s.countTransport(1)

@@ -28,6 +28,16 @@
 // Prepared is a reference-counted, pre-framed message: encode once, send
 // to any number of sessions, Release when done.
 //
+// # Memory
+//
+// An idle WebSocket session costs the engine about 440 bytes of heap
+// (TestHeapPerIdleSession): its Session (160 bytes) and conn (128; the
+// HTTP state and polling state are dropped once it is a WebSocket), one
+// string holding its sid, remote address and compacted handshake head
+// (headdict.go), and its entry in the sid table. No goroutine, no buffer
+// and no closure is held per connection. gnet's own connection state adds
+// about 370 bytes (its conn, the peer's address, its fd map).
+//
 // # Errors
 //
 // Every malformed request gets the reference server's answer (PROTOCOL.md

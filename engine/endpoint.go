@@ -5,9 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -27,6 +30,7 @@ type Endpoint struct {
 	count     atomic.Int64
 	upgrades  []string // advertised on polling handshakes
 	stats     counters
+	dict      *headDict // how sessions store their handshake heads
 }
 
 const sidShards = 64
@@ -38,6 +42,7 @@ type sidShard struct {
 
 func newEndpoint(srv *Server, cfg Config, h Handler) *Endpoint {
 	ep := &Endpoint{srv: srv, cfg: cfg.withDefaults(), h: h}
+	ep.dict = newHeadDict(ep.cfg.Path)
 	for _, t := range ep.cfg.Transports {
 		switch t {
 		case "polling":
@@ -78,18 +83,20 @@ func (ep *Endpoint) lookup(sid []byte) *Session {
 }
 
 func (ep *Endpoint) register(s *Session) {
-	sh := &ep.shards[shardOf([]byte(s.id))]
+	id := s.ID()
+	sh := &ep.shards[shardOf([]byte(id))]
 	sh.mu.Lock()
-	sh.m[s.id] = s
+	sh.m[id] = s
 	sh.mu.Unlock()
 	ep.count.Add(1)
 }
 
 func (ep *Endpoint) unregister(s *Session) {
-	sh := &ep.shards[shardOf([]byte(s.id))]
+	id := s.ID()
+	sh := &ep.shards[shardOf([]byte(id))]
 	sh.mu.Lock()
-	if sh.m[s.id] == s {
-		delete(sh.m, s.id)
+	if sh.m[id] == s {
+		delete(sh.m, id)
 		ep.count.Add(-1)
 	}
 	sh.mu.Unlock()
@@ -130,11 +137,11 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 	head := req.HeadLen
 
 	if string(req.Method) == "OPTIONS" && ep.cfg.CORS != nil {
-		cn.extra = ep.appendCORS(cn.extra[:0], req, true)
+		cn.aux.extra = ep.appendCORS(cn.aux.extra[:0], req, true)
 		cn.respond(cn.loop, 204, "", nil, false)
 		return head + bodyLen(req), gnet.None
 	}
-	cn.extra = ep.appendCORS(cn.extra[:0], req, false)
+	cn.aux.extra = ep.appendCORS(cn.aux.extra[:0], req, false)
 
 	fail := func(code int) (int, gnet.Action) {
 		ep.stats.handshakeErrors[code].Add(1)
@@ -224,7 +231,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 			cn.writeOwn(b)
 			return len(buf), gnet.Close
 		}
-		b := appendResponse(cn.loop.scratch[:0], 503, "application/json", cn.extra, tooManyJSON, cn.keepAlive)
+		b := appendResponse(cn.loop.scratch[:0], 503, "application/json", cn.aux.extra, tooManyJSON, cn.aux.keepAlive)
 		cn.loop.scratch = b[:0]
 		cn.writeOwn(b)
 		return head, cn.afterResponse()
@@ -233,10 +240,10 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 		return ep.acceptWebSocket(cn, buf, req, nil)
 	}
 	s := ep.newSession(cn, buf[:req.HeadLen], transportPolling)
-	cn.extra = ep.appendCookie(cn.extra, s.id)
+	cn.aux.extra = ep.appendCookie(cn.aux.extra, s.ID())
 	s.enqueueOpen()
 	cn.park(s)
-	s.pendingGet = cn
+	s.poll.pendingGet = cn
 	s.loop.markDirty(s)
 	s.open()
 	return head, gnet.None
@@ -252,15 +259,15 @@ func bodyLen(req *http1.Request) int {
 // afterResponse is the action after an error answer: keep the connection
 // when the client asked for keep-alive, else close it.
 func (cn *conn) afterResponse() gnet.Action {
-	if cn.keepAlive {
+	if cn.aux.keepAlive {
 		return gnet.None
 	}
 	return gnet.Close
 }
 
 func (cn *conn) park(s *Session) {
-	cn.parked = true
-	cn.parkedFor = s
+	cn.aux.parked = true
+	cn.s = s
 }
 
 // takePost reads a whole POST body (checked against MaxHTTPBufferSize from
@@ -302,7 +309,7 @@ func (ep *Endpoint) takePost(cn *conn, buf []byte, req *http1.Request, s *Sessio
 				return len(buf), gnet.Close
 			}
 			cn.writeSimple(413, true)
-			cn.skip = req.ContentLength
+			cn.aux.skip = req.ContentLength
 			return req.HeadLen, cn.afterResponse()
 		}
 		cl := bodyLen(req)
@@ -337,7 +344,7 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 		return req.HeadLen, gnet.None
 	}
 	ns := ep.newSession(cn, buf[:req.HeadLen], transportWebSocket)
-	b = ep.appendCookie(b, ns.id)
+	b = ep.appendCookie(b, ns.ID())
 	b = append(b, "\r\n"...)
 	l.scratch = b[:0]
 	cn.writeOwn(b)
@@ -351,21 +358,38 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session {
 	l := cn.loop
 	s := &Session{ep: ep, loop: l, transport: t}
-	s.id = l.newSID()
+	s.hb.owner = s
+	if t == transportPolling {
+		s.newPollState()
+	}
+	// The sid, the remote address and the compacted head, in one
+	// allocation (the loop's scratch may hold the answer being built).
+	var sidBuf [20]byte
+	var addrBuf [64]byte
+	sid := l.appendSID(sidBuf[:0])
+	addr := appendAddr(addrBuf[:0], cn.gc.RemoteAddr())
+	if c, ok := ep.dict.compact(l.headBuf[:0], head); ok {
+		l.headBuf, head = c[:0], c
+	} else {
+		s.headRaw = true
+	}
+	var hs strings.Builder
+	hs.Grow(len(sid) + len(addr) + len(head))
+	hs.Write(sid)
+	hs.Write(addr)
+	hs.Write(head)
+	s.hs = hs.String()
+	s.idLen, s.remoteLen = uint8(len(sid)), uint16(len(addr))
 	s.slot = l.allocSlot(s)
-	s.head = append([]byte(nil), head...)
-	s.remote = cn.gc.RemoteAddr().String()
-	l.initTimer(&s.hb, s.onHeartbeatTimer)
-	l.initTimer(&s.upTimer, s.onUpgradeTimeout)
 	ep.register(s)
 	ep.stats.opened.Add(1)
 	s.countTransport(1)
 	return s
 }
 
-// newSID returns 20 characters of URL-safe base64 from 12 random bytes and
-// a 3-byte counter, like the reference (PROTOCOL.md §4).
-func (l *Loop) newSID() string {
+// appendSID appends a new sid: 20 characters of URL-safe base64 from 12
+// random bytes and a 3-byte counter, like the reference (PROTOCOL.md §4).
+func (l *Loop) appendSID(dst []byte) []byte {
 	var raw [15]byte
 	var r [16]byte
 	_, _ = l.rng.Read(r[:])
@@ -375,7 +399,21 @@ func (l *Loop) newSID() string {
 	var cb [4]byte
 	binary.BigEndian.PutUint32(cb[:], c)
 	copy(raw[12:], cb[1:])
-	return base64.RawURLEncoding.EncodeToString(raw[:])
+	return base64.RawURLEncoding.AppendEncode(dst, raw[:])
+}
+
+// appendAddr appends a.String() (for a *net.TCPAddr without building the
+// string: no garbage per handshake).
+func appendAddr(dst []byte, a net.Addr) []byte {
+	if ta, ok := a.(*net.TCPAddr); ok && (len(ta.IP) == net.IPv4len || len(ta.IP) == net.IPv6len) && ta.Port >= 0 && ta.Port <= 65535 {
+		ip, _ := netip.AddrFromSlice(ta.IP)
+		ip = ip.Unmap().WithZone(ta.Zone) // net.IP prints a v4-mapped address as v4
+		return netip.AddrPortFrom(ip, uint16(ta.Port)).AppendTo(dst)
+	}
+	if a == nil {
+		return dst
+	}
+	return append(dst, a.String()...)
 }
 
 // parseRequestHead builds a Request from a stored head.

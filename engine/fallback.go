@@ -15,12 +15,13 @@ import (
 // serveFallback hands a request no endpoint claims to Server.Fallback, on
 // its own goroutine, and parks the connection until the answer is written.
 func (cn *conn) serveFallback(buf []byte, req *http1.Request) (int, gnet.Action) {
-	srv := cn.srv
+	srv := cn.loop.srv
+	a := cn.aux
 	if srv.Fallback == nil || req.IsUpgrade {
-		b := appendResponse(cn.loop.scratch[:0], 404, "text/plain; charset=utf-8", nil, notFound, cn.keepAlive && !req.IsUpgrade)
+		b := appendResponse(cn.loop.scratch[:0], 404, "text/plain; charset=utf-8", nil, notFound, a.keepAlive && !req.IsUpgrade)
 		cn.loop.scratch = b[:0]
 		cn.writeOwn(b)
-		if req.IsUpgrade || !cn.keepAlive {
+		if req.IsUpgrade || !a.keepAlive {
 			return len(buf), gnet.Close
 		}
 		return req.HeadLen + bodyLen(req), gnet.None
@@ -74,8 +75,8 @@ func (cn *conn) serveFallback(buf []byte, req *http1.Request) (int, gnet.Action)
 		return len(buf), gnet.Close
 	}
 	hr.URL = u
-	keep := cn.keepAlive
-	cn.fallback = true
+	keep := a.keepAlive
+	a.fallback = true
 	go func() {
 		w := &bufferedWriter{h: http.Header{}}
 		func() {
@@ -88,7 +89,7 @@ func (cn *conn) serveFallback(buf []byte, req *http1.Request) (int, gnet.Action)
 		}()
 		out := w.bytes(keep, hr.Method == "HEAD")
 		_ = cn.gc.AsyncWrite(out, func(gnet.Conn, error) error {
-			cn.fallback = false
+			a.fallback = false
 			if !keep {
 				cn.close(cn.loop)
 			} else if !cn.closed {

@@ -117,7 +117,7 @@ func replayRequest(r *http.Request, body []byte) []byte {
 
 // serveReplay serves the bytes of a hijacked request on its new loop.
 func (cn *conn) serveReplay(buf []byte) gnet.Action {
-	for len(buf) > 0 && !cn.parked && !cn.fallback && !cn.ws {
+	for len(buf) > 0 && !cn.ws && !cn.aux.parked && !cn.aux.fallback {
 		n, a := cn.serveHTTP(buf)
 		if a != gnet.None {
 			return a
@@ -127,11 +127,15 @@ func (cn *conn) serveReplay(buf []byte) gnet.Action {
 		}
 		buf = buf[n:]
 	}
-	if cn.ws && len(buf) > 0 {
-		// Frames sent before the 101 arrived: rare; not supported.
-		return gnet.Close
+	if cn.ws {
+		cn.toFrameMode()
+		if len(buf) > 0 {
+			// Frames sent before the 101 arrived: rare; not supported.
+			return gnet.Close
+		}
+		return gnet.None
 	}
-	if !cn.parked && !cn.fallback && !cn.ws {
+	if !cn.aux.parked && !cn.aux.fallback {
 		cn.armIdle()
 	}
 	return gnet.None

@@ -53,6 +53,7 @@ type Loop struct {
 	body    []byte
 	b64     []byte
 	chunk   []byte
+	headBuf []byte // a handshake head being compacted
 
 	stopTick   chan struct{}
 	detachedEP *Endpoint
@@ -109,12 +110,9 @@ func (l *Loop) Post(fn func()) { l.post(op{kind: opFunc, fn: fn}) }
 
 // NewTimer returns a stopped timer that calls fn on the loop. Loop-only.
 func (l *Loop) NewTimer(fn func()) *Timer {
-	return &Timer{wheel: &l.wheel, fn: fn}
-}
-
-func (l *Loop) initTimer(t *Timer, fn func()) {
-	t.wheel = &l.wheel
-	t.fn = fn
+	f := &funcTimer{fn: fn, w: &l.wheel}
+	f.t.owner = f
+	return &f.t
 }
 
 type drainRunnable struct{ l *Loop }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"time"
-
 	"github.com/riptide-io/riptide/codec"
 )
 
@@ -14,7 +12,7 @@ const pollContentType = "text/plain; charset=UTF-8"
 
 func (s *Session) onPollGet(cn *conn) {
 	l := s.loop
-	if s.heartbeatExpired(time.Now()) {
+	if s.heartbeatExpired(monoNow()) {
 		s.closeWith("ping timeout", true)
 	}
 	switch {
@@ -23,8 +21,8 @@ func (s *Session) onPollGet(cn *conn) {
 		return
 	case s.state == stateClosing:
 		// Queued data first; the close packet alone in a later poll.
-		s.pendingGet = cn
-		if len(s.pq) > 0 {
+		s.poll.pendingGet = cn
+		if len(s.poll.pq) > 0 {
 			s.answerGet()
 		} else {
 			s.answerGetWith(pktClose)
@@ -35,38 +33,40 @@ func (s *Session) onPollGet(cn *conn) {
 		// Polling after the upgrade: transport mismatch (suite, E17).
 		cn.respondErrorFrom(l, 400, CodeBadRequest)
 		return
-	case s.pendingGet != nil:
+	case s.poll.pendingGet != nil:
 		// A second GET while one is pending (E35): 400 to it, "1" to the
 		// first, and the session ends.
 		cn.respond(l, 400, "", nil, false)
 		s.closeWith("transport error", true)
 		return
 	}
-	s.pendingGet = cn
-	if s.probed {
+	ps := s.poll
+	ps.pendingGet = cn
+	if ps.probed {
 		// Upgrading: release the poll at once (E60).
 		s.answerGetWith(pktNoop)
 		return
 	}
-	if len(s.pq) > 0 {
+	if len(ps.pq) > 0 {
 		s.loop.markDirty(s)
 	}
 }
 
 // answerGet sends every queued packet in one payload to the pending GET.
 func (s *Session) answerGet() {
-	cn := s.pendingGet
-	s.pendingGet = nil
+	ps := s.poll
+	cn := ps.pendingGet
+	ps.pendingGet = nil
 	l := s.loop
 	n := 0
-	for _, p := range s.pq {
+	for _, p := range ps.pq {
 		n += p.pollingLen() + 1
 	}
 	body := l.body[:0]
 	if cap(body) < n {
 		body = make([]byte, 0, n)
 	}
-	for i, p := range s.pq {
+	for i, p := range ps.pq {
 		if i > 0 {
 			body = append(body, codec.RecordSeparator)
 		}
@@ -82,15 +82,15 @@ func (s *Session) answerGet() {
 // answerGetWith answers the pending GET with one static packet, keeping
 // the queue for later.
 func (s *Session) answerGetWith(p *Prepared) {
-	cn := s.pendingGet
-	s.pendingGet = nil
+	cn := s.poll.pendingGet
+	s.poll.pendingGet = nil
 	cn.respond(s.loop, 200, pollContentType, p.Packet(), false)
 }
 
 func (s *Session) onPollPost(cn *conn, body []byte) {
 	defer putBody(body)
 	l := s.loop
-	if s.heartbeatExpired(time.Now()) {
+	if s.heartbeatExpired(monoNow()) {
 		s.closeWith("ping timeout", true)
 	}
 	switch {

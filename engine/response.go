@@ -36,8 +36,8 @@ func appendResponse(dst []byte, status int, contentType string, extra, body []by
 // respond writes a response on the connection from loop `from` and makes
 // the connection ready for its next request.
 func (cn *conn) respond(from *Loop, status int, contentType string, body []byte, closeAfter bool) {
-	keep := cn.keepAlive && !closeAfter
-	b := appendResponse(from.scratch[:0], status, contentType, cn.extra, body, keep)
+	keep := cn.aux.keepAlive && !closeAfter
+	b := appendResponse(from.scratch[:0], status, contentType, cn.aux.extra, body, keep)
 	from.scratch = b[:0]
 	cn.write(from, b)
 	cn.unpark(from, keep)
@@ -55,8 +55,8 @@ func (cn *conn) unpark(from *Loop, keep bool) {
 }
 
 func (cn *conn) unparkOwn(keep bool) {
-	cn.parked = false
-	cn.parkedFor = nil
+	cn.aux.parked = false
+	cn.s = nil
 	if cn.closed {
 		return
 	}
@@ -73,8 +73,8 @@ func (cn *conn) unparkOwn(keep bool) {
 // writeSimple answers with an empty body (400, 413, 500...) on the
 // connection's own loop.
 func (cn *conn) writeSimple(status int, keepOK bool) {
-	keep := cn.keepAlive && keepOK
-	b := appendResponse(cn.loop.scratch[:0], status, "", cn.extra, nil, keep)
+	keep := cn.aux.keepAlive && keepOK
+	b := appendResponse(cn.loop.scratch[:0], status, "", cn.aux.extra, nil, keep)
 	cn.loop.scratch = b[:0]
 	cn.writeOwn(b)
 }
@@ -88,7 +88,7 @@ func (cn *conn) respondJSONError(status, code int, msg string) {
 	} else {
 		body = appendErrorJSON(nil, code, msg)
 	}
-	b := appendResponse(cn.loop.scratch[:0], status, "application/json", cn.extra, body, cn.keepAlive)
+	b := appendResponse(cn.loop.scratch[:0], status, "application/json", cn.aux.extra, body, cn.aux.keepAlive)
 	cn.loop.scratch = b[:0]
 	cn.writeOwn(b)
 }

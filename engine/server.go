@@ -257,11 +257,9 @@ func (srv *Server) OnBoot(eng gnet.Engine) gnet.Action {
 func (srv *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	l := srv.loopOf(c.EventLoop())
 	en, enrolled := c.Context().(*enrollment)
-	cn := &conn{gc: c, loop: l, srv: srv, enrolled: enrolled}
-	c.SetContext(cn)
+	cn := newConn(c, l, enrolled)
 	srv.connCount.Add(1)
 	l.enter()
-	l.initTimer(&cn.timer, cn.onTimer)
 	cn.armHead() // silent connections are closed after HeadTimeout
 	a := gnet.None
 	if enrolled {

@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -41,30 +41,58 @@ const (
 // Session is one Engine.IO session. It lives on its home loop (the loop of
 // its handshake): its fields are that loop's. Methods say whether they are
 // goroutine-safe.
+//
+// An idle WebSocket session is what a server holds by the thousand, so the
+// struct keeps only what such a session uses (160 bytes, pinned by
+// TestSizes): the polling transport and the upgrade live behind poll, and
+// the sid, remote address and handshake head share one allocation (hs).
 type Session struct {
-	id   string
 	ep   *Endpoint
 	loop *Loop
-	slot uint32
-	// The handshake request, kept as its raw head (one allocation) and
-	// parsed into a Request only when asked for: an idle connection should
-	// not pay for a header map (per-connection memory, bench "conns").
-	head      []byte
-	remote    string
-	reqOnce   sync.Once
-	req       *Request
-	transport transportKind
-	state     sessionState
+	ws   *conn      // the WebSocket transport
+	poll *pollState // the polling transport and an upgrade; nil on WebSocket
+	// req is the handshake request, parsed from hs on first use: an idle
+	// connection should not pay for a header map (bench "conns").
+	req atomic.Pointer[Request]
+	// hs is the sid, then the remote address, then the handshake head
+	// (compacted: headdict.go): one immutable allocation (ID returns a
+	// substring of it).
+	hs string
 
-	// WebSocket transport.
-	ws *conn
+	// Data is free for the layer above. Loop-only.
+	Data any
+
+	// Heartbeat: hb fires the next ping, or the pong deadline (or, while
+	// a polling session is closing, the end of its wait for a GET).
+	hb      Timer
+	pingDue int64 // monoNow when the current heartbeat's ping is (was) due
+	// overSince is monoNow when the session went over MaxBufferedBytes, 0
+	// when it is not.
+	overSince int64
+
 	// The turn's messages for the WebSocket: a chain through the loop's
 	// write log (1-based indices, 0 = none), so a session holds no array
 	// of its own however large a burst.
 	wHead, wTail int32
 	wbytes       int
 
-	// Polling transport.
+	slot      uint32
+	remoteLen uint16 // hs[idLen:idLen+remoteLen] is the remote address
+	// closeCode, when set, is the WebSocket close code of a server-side
+	// close (1001 on shutdown, 1008 for a slow consumer); else the close
+	// frame carries none, as the reference's.
+	closeCode    ws.StatusCode
+	idLen        uint8 // hs[:idLen] is the sid
+	transport    transportKind
+	state        sessionState
+	awaitingPong bool
+	dirty        bool
+	headRaw      bool // the head is stored as sent, not compacted (headdict.go)
+}
+
+// pollState is a session's polling transport and upgrade: allocated with a
+// polling session, dropped when it upgrades to WebSocket.
+type pollState struct {
 	pq         []*Prepared
 	pqBytes    int
 	pendingGet *conn
@@ -73,23 +101,44 @@ type Session struct {
 	probe   *conn
 	probed  bool
 	upTimer Timer
-
-	// Heartbeat: hb fires the next ping, or the pong deadline.
-	hb           Timer
-	awaitingPong bool
-	pingDue      time.Time // when the current heartbeat's ping is (was) due
-
-	dirty bool
-
-	// closeCode, when set, is the WebSocket close code of a server-side
-	// close (1001 on shutdown, 1008 for a slow consumer); else the close
-	// frame carries none, as the reference's.
-	closeCode ws.StatusCode
-	overSince time.Time // when the session went over MaxBufferedBytes
-
-	// Data is free for the layer above. Loop-only.
-	Data any
 }
+
+// monoEpoch anchors monoNow.
+var monoEpoch = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds, always > 0: 8 bytes per
+// stored instant where a time.Time takes 24.
+func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
+
+// fireTimer implements timerOwner: hb is the heartbeat (or, closing, the
+// end of the wait for a GET to carry the "1"), anything else the upgrade.
+func (s *Session) fireTimer(t *Timer) {
+	if t != &s.hb {
+		s.onUpgradeTimeout()
+		return
+	}
+	if s.state == stateClosing {
+		s.finish()
+		return
+	}
+	s.onHeartbeatTimer()
+}
+
+func (s *Session) timerWheel() *wheel { return &s.loop.wheel }
+
+// newPollState gives a session its polling state.
+func (s *Session) newPollState() {
+	s.poll = &pollState{}
+	s.poll.upTimer.owner = s
+}
+
+// remoteAddr is the client's address, as net.Addr.String gave it.
+func (s *Session) remoteAddr() string {
+	return s.hs[s.idLen : int(s.idLen)+int(s.remoteLen)]
+}
+
+// head is the handshake request head as stored (see headRaw).
+func (s *Session) head() string { return s.hs[int(s.idLen)+int(s.remoteLen):] }
 
 // Static packets, referenced forever (their count never reaches zero).
 var (
@@ -107,17 +156,26 @@ func staticPacket(s string) *Prepared {
 
 // ID is the Engine.IO session id (the polling credential: never show it
 // to other clients). Goroutine-safe.
-func (s *Session) ID() string { return s.id }
+func (s *Session) ID() string { return s.hs[:s.idLen] }
 
-// Request is the handshake request. Goroutine-safe; do not modify.
+// Request is the handshake request, parsed on first use. Goroutine-safe;
+// do not modify.
 func (s *Session) Request() *Request {
-	s.reqOnce.Do(func() {
-		if s.req == nil {
-			s.req = parseRequestHead(s.head, s.remote)
-			s.head = nil
-		}
-	})
-	return s.req
+	if r := s.req.Load(); r != nil {
+		return r
+	}
+	// Two first callers may both parse; one result wins, the same for both.
+	var head []byte
+	if s.headRaw {
+		head = []byte(s.head())
+	} else {
+		head = s.ep.dict.expand(nil, s.head())
+	}
+	r := parseRequestHead(head, s.remoteAddr())
+	if s.req.CompareAndSwap(nil, r) {
+		return r
+	}
+	return s.req.Load()
 }
 
 // Loop is the session's home loop. Goroutine-safe.
@@ -173,7 +231,10 @@ func (s *Session) CloseOnLoop(reason string) { s.closeWith(reason, true) }
 // Buffered is the number of bytes queued for the client and not yet
 // handed to the kernel. Loop-only.
 func (s *Session) Buffered() int {
-	n := s.wbytes + s.pqBytes
+	n := s.wbytes
+	if s.poll != nil {
+		n += s.poll.pqBytes
+	}
 	if s.ws != nil && s.ws.loop == s.loop && !s.ws.closed {
 		n += s.ws.gc.OutboundBuffered()
 	}
@@ -202,12 +263,13 @@ func (s *Session) enqueue(p *Prepared) {
 		l.markDirty(s)
 		return
 	}
-	s.pq = append(s.pq, p)
-	s.pqBytes += p.pollingLen()
-	if s.pendingGet != nil {
+	ps := s.poll
+	ps.pq = append(ps.pq, p)
+	ps.pqBytes += p.pollingLen()
+	if ps.pendingGet != nil {
 		s.loop.markDirty(s)
-	} else if s.pqBytes > s.ep.cfg.MaxBufferedBytes {
-		s.checkBuffered(s.pqBytes)
+	} else if ps.pqBytes > s.ep.cfg.MaxBufferedBytes {
+		s.checkBuffered(ps.pqBytes)
 	}
 }
 
@@ -218,15 +280,15 @@ func (s *Session) enqueue(p *Prepared) {
 func (s *Session) checkBuffered(n int) {
 	max := s.ep.cfg.MaxBufferedBytes
 	if n <= max {
-		s.overSince = time.Time{}
+		s.overSince = 0
 		return
 	}
-	now := time.Now()
-	if s.overSince.IsZero() {
+	now := monoNow()
+	if s.overSince == 0 {
 		s.overSince = now
 	}
-	if n > 4*max || now.Sub(s.overSince) > s.ep.cfg.SlowConsumerGrace {
-		s.ep.cfg.Logger.Warn("engine: slow consumer disconnected", "sid", s.id, "buffered", n)
+	if n > 4*max || time.Duration(now-s.overSince) > s.ep.cfg.SlowConsumerGrace {
+		s.ep.cfg.Logger.Warn("engine: slow consumer disconnected", "sid", s.ID(), "buffered", n)
 		s.closeCode = ws.StatusPolicyViolation
 		s.ep.stats.slow.Add(1)
 		s.closeWith("slow consumer", true)
@@ -241,7 +303,7 @@ func (s *Session) enqueueOpen() {
 		up = s.ep.upgrades
 	}
 	p := NewPrepared()
-	p.SetB(codec.AppendOpen(p.B(), s.id, up, cfg.PingInterval.Milliseconds(), cfg.PingTimeout.Milliseconds(), cfg.MaxHTTPBufferSize))
+	p.SetB(codec.AppendOpen(p.B(), s.ID(), up, cfg.PingInterval.Milliseconds(), cfg.PingTimeout.Milliseconds(), cfg.MaxHTTPBufferSize))
 	p.Seal(false)
 	s.enqueue(p)
 	p.Release()
@@ -250,7 +312,7 @@ func (s *Session) enqueueOpen() {
 // open starts the heartbeat and tells the handler.
 func (s *Session) open() {
 	if lg := s.ep.cfg.Logger; lg.Enabled(context.Background(), slog.LevelDebug) {
-		lg.Debug("engine: session open", "sid", s.id, "transport", s.transport.String(), "remote", s.remote)
+		lg.Debug("engine: session open", "sid", s.ID(), "transport", s.transport.String(), "remote", s.remoteAddr())
 	}
 	s.armPing()
 	defer s.recoverHandler()
@@ -268,7 +330,7 @@ func (s *Session) deliver(data []byte, binary bool) {
 
 func (s *Session) recoverHandler() {
 	if r := recover(); r != nil {
-		s.ep.cfg.Logger.Error("engine: handler panic; closing its session", "sid", s.id, "panic", r)
+		s.ep.cfg.Logger.Error("engine: handler panic; closing its session", "sid", s.ID(), "panic", r)
 		s.closeWith("server error", true)
 	}
 }
@@ -280,7 +342,7 @@ func (s *Session) flush() {
 		s.flushWS()
 		return
 	}
-	if s.pendingGet != nil && len(s.pq) > 0 {
+	if ps := s.poll; ps != nil && ps.pendingGet != nil && len(ps.pq) > 0 {
 		s.answerGet()
 	}
 }
@@ -308,7 +370,7 @@ func (s *Session) flushWS() {
 			_, _ = c.gc.Writev(iov[i:min(i+maxIovec, len(iov))])
 		}
 		s.dropWS()
-		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || !s.overSince.IsZero() {
+		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.overSince != 0 {
 			s.checkBuffered(out)
 		}
 		return
@@ -364,11 +426,15 @@ func keepSmall[T any](q []T) []T {
 const maxKeptQueue = 64
 
 func (s *Session) dropPolling() {
-	for i, p := range s.pq {
-		p.Release()
-		s.pq[i] = nil
+	ps := s.poll
+	if ps == nil {
+		return
 	}
-	s.pq, s.pqBytes = keepSmall(s.pq), 0
+	for i, p := range ps.pq {
+		p.Release()
+		ps.pq[i] = nil
+	}
+	ps.pq, ps.pqBytes = keepSmall(ps.pq), 0
 }
 
 // closeWith ends the session. serverSide: the server decided (send the
@@ -379,10 +445,12 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 	}
 	wasOpen := s.state == stateOpen
 	s.hb.Stop()
-	s.upTimer.Stop()
-	if s.probe != nil {
-		s.probe.sendClose(s.loop)
-		s.probe = nil
+	if ps := s.poll; ps != nil {
+		ps.upTimer.Stop()
+		if ps.probe != nil {
+			ps.probe.sendClose(s.loop)
+			ps.probe = nil
+		}
 	}
 	if s.transport == transportWebSocket {
 		s.flushWS()
@@ -401,17 +469,18 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 		// What was queued before a forced close still goes out, followed
 		// by the close packet; on errors (ping timeout, parse error) the
 		// client is gone or broken and the queue is dropped.
+		ps := s.poll
 		if !serverSide || reason != "forced close" {
 			s.dropPolling()
 		}
-		if serverSide && s.pendingGet != nil && len(s.pq) > 0 {
+		if serverSide && ps.pendingGet != nil && len(ps.pq) > 0 {
 			// Data first, the close packet in the next poll, as the
 			// reference does: socket.io-client handles a DISCONNECT a tick
 			// after its payload, so a "1" in the same payload would win.
 			s.answerGet()
 		}
 		switch {
-		case s.pendingGet != nil:
+		case ps.pendingGet != nil:
 			if serverSide {
 				s.enqueueForce(pktClose)
 				s.answerGet()
@@ -421,8 +490,7 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 			s.finish()
 		case serverSide && wasOpen && reason == "forced close":
 			// The "1" waits for the next GET (PROTOCOL.md §9), bounded.
-			s.state = stateClosing
-			s.hb.fn = s.finish
+			s.state = stateClosing // hb now ends the wait (fireTimer)
 			s.hb.Reset(s.ep.cfg.PingTimeout + s.ep.cfg.PingInterval)
 		default:
 			s.finish()
@@ -430,7 +498,7 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 	}
 	if wasOpen {
 		if lg := s.ep.cfg.Logger; lg.Enabled(context.Background(), slog.LevelDebug) {
-			lg.Debug("engine: session closed", "sid", s.id, "reason", reason)
+			lg.Debug("engine: session closed", "sid", s.ID(), "reason", reason)
 		}
 		s.ep.h.OnClose(s, reason)
 	}
@@ -438,8 +506,9 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 
 func (s *Session) enqueueForce(p *Prepared) {
 	p.Retain()
-	s.pq = append(s.pq, p)
-	s.pqBytes += p.pollingLen()
+	ps := s.poll
+	ps.pq = append(ps.pq, p)
+	ps.pqBytes += p.pollingLen()
 }
 
 // finish forgets the session: its sid stops working.
@@ -474,8 +543,9 @@ func (cn *conn) sendCloseCode(from *Loop, code ws.StatusCode, reason string) {
 		// The close frame waits behind a backlog: give a slow reader a
 		// moment to get to it (and not an RST for unread input), bounded.
 		cn.lingering = true
-		cn.timerKind = timerOff
-		cn.timer.Reset(lingerTimeout)
+		a := cn.auxState()
+		a.timerKind = timerOff
+		a.timer.Reset(lingerTimeout)
 		return
 	}
 	cn.close(from)
@@ -486,11 +556,12 @@ const lingerTimeout = 2 * time.Second
 
 // onConnClosed: a connection the session used has gone.
 func (s *Session) onConnClosed(cn *conn) {
+	ps := s.poll
 	switch {
-	case cn == s.probe:
-		s.probe = nil
-		s.probed = false
-		s.upTimer.Stop()
+	case ps != nil && cn == ps.probe:
+		ps.probe = nil
+		ps.probed = false
+		ps.upTimer.Stop()
 	case cn == s.ws:
 		s.ws = nil
 		reason := "transport close"
@@ -498,10 +569,10 @@ func (s *Session) onConnClosed(cn *conn) {
 			reason = "transport error"
 		}
 		s.closeWith(reason, false)
-	case cn == s.pendingGet:
+	case ps != nil && cn == ps.pendingGet:
 		// The reference: "poll connection closed prematurely" is a
 		// transport error.
-		s.pendingGet = nil
+		ps.pendingGet = nil
 		if s.state == stateClosing {
 			s.finish()
 			return
@@ -523,20 +594,20 @@ func (s *Session) onHeartbeatTimer() {
 	s.enqueue(pktPing)
 	// The pong deadline counts from when the ping was due, not from when a
 	// late timer tick sent it.
-	s.hb.Reset(time.Until(s.pingDue.Add(s.ep.cfg.PingTimeout)))
+	s.hb.Reset(time.Duration(s.pingDue-monoNow()) + s.ep.cfg.PingTimeout)
 }
 
 // armPing schedules the next ping pingInterval from now.
 func (s *Session) armPing() {
-	s.pingDue = time.Now().Add(s.ep.cfg.PingInterval)
+	s.pingDue = monoNow() + int64(s.ep.cfg.PingInterval)
 	s.hb.Reset(s.ep.cfg.PingInterval)
 }
 
 // heartbeatExpired reports whether the pong deadline has passed, even if
 // the timer wheel has not fired yet: requests check it so that a client
 // never sees a session outlive its deadline because of timer resolution.
-func (s *Session) heartbeatExpired(now time.Time) bool {
-	return s.state == stateOpen && !now.Before(s.pingDue.Add(s.ep.cfg.PingTimeout))
+func (s *Session) heartbeatExpired(now int64) bool {
+	return s.state == stateOpen && now >= s.pingDue+int64(s.ep.cfg.PingTimeout)
 }
 
 // onPong: the next ping is due pingInterval after the pong (PROTOCOL.md §9).
@@ -579,5 +650,5 @@ func (s *Session) Writable() bool {
 	if s.state != stateOpen {
 		return false
 	}
-	return s.transport == transportWebSocket || s.pendingGet != nil
+	return s.transport == transportWebSocket || (s.poll != nil && s.poll.pendingGet != nil)
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -20,14 +21,34 @@ const (
 )
 
 // Timer is a one-shot timer owned by a loop. Its methods are loop-only.
+//
+// It is 40 bytes and holds no closure: the engine's own timers (a session's
+// heartbeat, a connection's head/idle timeout) are fields of their owner,
+// which the wheel calls back through owner; an idle connection pays for no
+// separate allocation. Loop.NewTimer wraps a func for the layer above.
 type Timer struct {
 	prev, next *Timer
-	rounds     int64
-	slot       int32
+	owner      timerOwner
+	rounds     int32 // whole turns of the wheel still to wait
 	armed      bool
-	fn         func()
-	wheel      *wheel
 }
+
+// timerOwner is what a Timer fires into, and where its wheel is.
+type timerOwner interface {
+	fireTimer(t *Timer)
+	timerWheel() *wheel
+}
+
+// funcTimer is a Timer that calls a func (Loop.NewTimer): one allocation,
+// the Timer first so that a *Timer to it keeps the whole alive.
+type funcTimer struct {
+	t  Timer
+	fn func()
+	w  *wheel
+}
+
+func (f *funcTimer) fireTimer(*Timer)   { f.fn() }
+func (f *funcTimer) timerWheel() *wheel { return f.w }
 
 type wheel struct {
 	slots [wheelSlots]Timer // sentinels of circular lists
@@ -56,11 +77,9 @@ func (w *wheel) arm(t *Timer, d time.Duration) {
 		target = w.tick + 1
 	}
 	ticks := target - w.tick
-	slot := int32(target % wheelSlots)
-	t.rounds = (ticks - 1) / wheelSlots
-	t.slot = slot
-	t.wheel = w
-	s := &w.slots[slot]
+	// A deadline more than 2^31 turns (~136 years) away fires then.
+	t.rounds = int32(min((ticks-1)/wheelSlots, math.MaxInt32))
+	s := &w.slots[target%wheelSlots]
 	t.prev, t.next = s.prev, s
 	s.prev.next = t
 	s.prev = t
@@ -73,7 +92,7 @@ func (t *Timer) unlink() {
 	t.next.prev = t.prev
 	t.prev, t.next = nil, nil
 	t.armed = false
-	t.wheel.armed.Add(-1)
+	t.owner.timerWheel().armed.Add(-1)
 }
 
 // advance catches the wheel up with the clock, firing due timers.
@@ -103,14 +122,12 @@ func (w *wheel) step() {
 		t := due
 		due = t.next
 		t.next = nil
-		if t.fn != nil {
-			t.fn()
-		}
+		t.owner.fireTimer(t)
 	}
 }
 
 // Reset arms the timer to fire once after d. Loop-only.
-func (t *Timer) Reset(d time.Duration) { t.wheel.arm(t, d) }
+func (t *Timer) Reset(d time.Duration) { t.owner.timerWheel().arm(t, d) }
 
 // Stop disarms the timer; it reports whether it was armed. Loop-only.
 func (t *Timer) Stop() bool {

@@ -19,7 +19,7 @@ func (s *Session) onWSMessage(cn *conn, data []byte, binary bool) {
 	if s.state != stateOpen {
 		return
 	}
-	if cn == s.probe {
+	if s.poll != nil && cn == s.poll.probe {
 		s.onProbeMessage(cn, data, binary)
 		return
 	}
@@ -48,60 +48,61 @@ func (s *Session) onWSMessage(cn *conn, data []byte, binary bool) {
 // onUpgradeStart: a WebSocket with this session's sid was accepted (101
 // already sent) on some loop. PROTOCOL.md §8.
 func (s *Session) onUpgradeStart(cn *conn) {
-	if s.state != stateOpen || s.transport != transportPolling || s.probe != nil || s.ep.cfg.DisableUpgrades {
+	if s.state != stateOpen || s.transport != transportPolling || s.poll.probe != nil || s.ep.cfg.DisableUpgrades {
 		cn.sendClose(s.loop)
 		return
 	}
-	s.probe = cn
-	s.probed = false
-	s.upTimer.Reset(s.ep.cfg.UpgradeTimeout)
+	ps := s.poll
+	ps.probe = cn
+	ps.probed = false
+	ps.upTimer.Reset(s.ep.cfg.UpgradeTimeout)
 }
 
 func (s *Session) onProbeMessage(cn *conn, data []byte, binary bool) {
+	ps := s.poll
 	switch {
 	case !binary && string(data) == "2probe":
 		cn.write(s.loop, pktProbe.Frame())
-		s.probed = true
-		if s.pendingGet != nil {
+		ps.probed = true
+		if ps.pendingGet != nil {
 			s.answerGetWith(pktNoop)
 		}
 	case !binary && string(data) == "5":
 		s.completeUpgrade(cn)
 	default:
 		// Anything else on the probe closes that WebSocket; polling goes on (E61).
-		s.probe = nil
-		s.probed = false
-		s.upTimer.Stop()
+		ps.probe = nil
+		ps.probed = false
+		ps.upTimer.Stop()
 		cn.sendClose(s.loop)
 	}
 }
 
 // completeUpgrade switches the session to the WebSocket and moves what was
-// queued for polling onto it, in order (E63).
+// queued for polling onto it, in order (E63). The polling state goes: a
+// WebSocket session never uses it again.
 func (s *Session) completeUpgrade(cn *conn) {
-	s.upTimer.Stop()
-	if s.pendingGet != nil {
+	ps := s.poll
+	ps.upTimer.Stop()
+	if ps.pendingGet != nil {
 		s.answerGetWith(pktNoop)
 	}
-	s.probe = nil
-	s.probed = false
+	s.poll = nil
 	s.countTransport(-1)
 	s.transport = transportWebSocket
 	s.countTransport(1)
 	s.ep.stats.upgrades.Add(1)
 	s.ws = cn
-	pq := s.pq
-	s.pq, s.pqBytes = nil, 0
-	for _, p := range pq {
+	for _, p := range ps.pq {
 		s.enqueue(p)
 		p.Release()
 	}
 }
 
 func (s *Session) onUpgradeTimeout() {
-	if s.probe != nil {
-		s.probe.sendClose(s.loop)
-		s.probe = nil
-		s.probed = false
+	if ps := s.poll; ps != nil && ps.probe != nil {
+		ps.probe.sendClose(s.loop)
+		ps.probe = nil
+		ps.probed = false
 	}
 }

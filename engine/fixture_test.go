@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net"
+
+	"github.com/gobwas/ws"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// fakeConn is a gnet.Conn over two byte slices, to drive the loop code
+// without sockets: what a read delivered, and what was written.
+type fakeConn struct {
+	gnet.Conn // unimplemented methods panic
+	in        []byte
+	out       int
+	ctx       any
+	addr      net.Addr // RemoteAddr; a zero TCPAddr when nil
+}
+
+func (f *fakeConn) Peek(n int) ([]byte, error) {
+	if n <= 0 || n > len(f.in) {
+		return f.in, nil
+	}
+	return f.in[:n], nil
+}
+func (f *fakeConn) Discard(n int) (int, error) { f.in = f.in[n:]; return n, nil }
+func (f *fakeConn) InboundBuffered() int       { return len(f.in) }
+func (f *fakeConn) OutboundBuffered() int      { return 0 }
+func (f *fakeConn) Write(b []byte) (int, error) {
+	f.out += len(b)
+	return len(b), nil
+}
+func (f *fakeConn) Writev(bs [][]byte) (int, error) {
+	n := 0
+	for _, b := range bs {
+		n += len(b)
+	}
+	f.out += n
+	return n, nil
+}
+func (f *fakeConn) Context() any     { return f.ctx }
+func (f *fakeConn) SetContext(c any) { f.ctx = c }
+func (f *fakeConn) RemoteAddr() net.Addr {
+	if f.addr != nil {
+		return f.addr
+	}
+	return &net.TCPAddr{}
+}
+
+type nopHandler struct{ n int }
+
+func (h *nopHandler) OnOpen(*Session)                  {}
+func (h *nopHandler) OnMessage(*Session, []byte, bool) { h.n++ }
+func (h *nopHandler) OnClose(*Session, string)         {}
+
+func newTestRNG() *rand.ChaCha8 { return rand.NewChaCha8([32]byte{}) }
+
+func maskedText(payload string) []byte {
+	var b bytes.Buffer
+	_ = ws.WriteFrame(&b, ws.MaskFrameWith(ws.NewTextFrame([]byte(payload)), [4]byte{1, 2, 3, 4}))
+	return b.Bytes()
+}
