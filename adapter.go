@@ -183,6 +183,26 @@ func (r RemoteSocket) Emit(event string, args ...any) error {
 	return r.nsp.To(r.ID).Emit(event, args...)
 }
 
+// EmitWithAck sends event to the socket, wherever it is, and calls cb once
+// with its acknowledgement's arguments (only the first when the socket is
+// on another node: Node's protocol carries one), ErrAckTimeout when none
+// came within timeout, or ErrDisconnected when no node has the socket.
+func (r RemoteSocket) EmitWithAck(timeout time.Duration, event string, cb func(reply []any, err error), args ...any) error {
+	if r.nsp == nil {
+		return ErrNoNamespace
+	}
+	return r.nsp.To(r.ID).Timeout(timeout).EmitWithAck(event, func(replies [][]any, err error) {
+		switch {
+		case len(replies) > 0:
+			cb(replies[0], nil)
+		case err != nil:
+			cb(nil, err)
+		default:
+			cb(nil, ErrDisconnected)
+		}
+	}, args...)
+}
+
 // Join makes the socket join rooms, wherever it is.
 func (r RemoteSocket) Join(rooms ...string) {
 	if r.nsp != nil {

@@ -359,9 +359,6 @@ func (b BroadcastOperator) deliverWithAck(msgs []*engine.Prepared, id int64, tim
 					return
 				}
 				n++
-				if s.acks == nil {
-					s.acks = map[int64]*pendingAck{}
-				}
 				pa := &pendingAck{cb: func(reply Args, err error) {
 					if err != nil {
 						if onErr != nil {
@@ -376,13 +373,13 @@ func (b BroadcastOperator) deliverWithAck(msgs []*engine.Prepared, id int64, tim
 					// Forget the pending ack when the requester stops
 					// waiting: a client that never answers leaks nothing.
 					pa.timer = l.NewTimer(func() {
-						if s.acks[id] == pa {
-							delete(s.acks, id)
+						if acks := s.pendingAcks(); acks[id] == pa {
+							delete(acks, id)
 						}
 					})
 					pa.timer.Reset(timeout)
 				}
-				s.acks[id] = pa
+				s.addPendingAck(id, pa)
 			})
 			for _, p := range msgs {
 				p.Release()

@@ -12,8 +12,8 @@ import (
 type client struct {
 	srv       *Server
 	sess      *engine.Session
-	sockets   []*Socket // connecting or connected, one per namespace (few: a slice)
-	connectTo *engine.Timer
+	sockets   []*Socket     // connecting or connected, one per namespace (few: a slice)
+	connectTo *engine.Timer // until the first namespace connects; then nil
 	binTimer  *engine.Timer // bounds the wait for pending attachments
 	closed    bool
 
@@ -63,7 +63,9 @@ func (c *client) onClose(reason string) {
 		return
 	}
 	c.closed = true
-	c.connectTo.Stop()
+	if c.connectTo != nil {
+		c.connectTo.Stop()
+	}
 	if c.binTimer != nil {
 		c.binTimer.Stop()
 	}
@@ -187,7 +189,10 @@ func (c *client) onConnect(name string, auth []byte) {
 			c.sendConnectError(name, msg, data)
 			return
 		}
-		c.connectTo.Stop()
+		if c.connectTo != nil {
+			c.connectTo.Stop()
+			c.connectTo = nil // connected: the timer's memory goes (the timeout is not re-armed)
+		}
 		s.onConnect()
 	})
 }

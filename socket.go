@@ -52,27 +52,63 @@ type Socket struct {
 	sess   *engine.Session
 	loop   *engine.Loop
 	slot   uint32
-	auth   []byte // the CONNECT payload, nil when none
-	issued int64  // Unix milliseconds
-	hsOnce sync.Once
-	hs     *Handshake
 
 	connected atomic.Bool
+	issued    int64 // Unix milliseconds
 
 	// Data is free for the application (Node's socket.data).
 	Data any
 
-	mu        sync.Mutex
-	rooms     []string    // a snapshot of the shard, for Rooms and FetchSockets
-	handlers  []*listener // few per socket: a slice beats a map in memory
+	mu       sync.Mutex
+	rooms    []string    // a snapshot of the shard, for Rooms and FetchSockets
+	handlers []*listener // few per socket: a slice beats a map in memory
+
+	// x holds what many sockets never use, allocated on first use: an idle
+	// socket is most of what a connection costs (TestSocketSize).
+	x atomic.Pointer[socketExtra]
+}
+
+// socketExtra is a socket's rarely used state. Its handler lists are read
+// and written under the socket's mu; acks is loop-only.
+type socketExtra struct {
+	auth      []byte // the CONNECT payload, nil when none
+	hsOnce    sync.Once
+	hs        *Handshake
 	anyIn     []AnyHandler
 	anyOut    []AnyOutgoingHandler
 	packetMW  []func(event string, args Args) error
 	onDisc    []func(reason string)
 	onDiscing []func(reason string)
 	onErr     []func(err error)
+	acks      map[int64]*pendingAck // loop-only
+}
 
-	acks map[int64]*pendingAck // loop-only
+// ext returns the socket's extra state, allocating it on first use.
+func (s *Socket) ext() *socketExtra {
+	if x := s.x.Load(); x != nil {
+		return x
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.extLocked()
+}
+
+// extLocked is ext with s.mu held.
+func (s *Socket) extLocked() *socketExtra {
+	x := s.x.Load()
+	if x == nil {
+		x = &socketExtra{}
+		s.x.Store(x)
+	}
+	return x
+}
+
+// pendingAcks returns the loop-only ack table, nil when none was made.
+func (s *Socket) pendingAcks() map[int64]*pendingAck {
+	if x := s.x.Load(); x != nil {
+		return x.acks
+	}
+	return nil
 }
 
 type listener struct {
@@ -96,7 +132,7 @@ func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 		slot:   c.sess.Slot(),
 	}
 	if auth != nil {
-		s.auth = append([]byte(nil), auth...)
+		s.ext().auth = append([]byte(nil), auth...)
 	}
 	s.issued = time.Now().UnixMilli()
 	return s
@@ -126,14 +162,15 @@ func (s *Socket) Namespace() *Namespace { return s.nsp }
 // Handshake is the connection's handshake. Do not modify it. It is built
 // on first use: an idle socket holds only the raw request head.
 func (s *Socket) Handshake() *Handshake {
-	s.hsOnce.Do(func() {
+	x := s.ext()
+	x.hsOnce.Do(func() {
 		req := s.sess.Request()
-		a := s.auth
+		a := x.auth
 		if a == nil {
 			a = []byte("{}")
 		}
 		issued := time.UnixMilli(s.issued)
-		s.hs = &Handshake{
+		x.hs = &Handshake{
 			Headers: req.Header,
 			Query:   req.URL.Query(),
 			Auth:    a,
@@ -145,7 +182,7 @@ func (s *Socket) Handshake() *Handshake {
 			XDomain: req.Header.Get("Origin") != "",
 		}
 	})
-	return s.hs
+	return x.hs
 }
 
 // Connected reports whether the socket is connected.
@@ -178,42 +215,50 @@ func (s *Socket) Off(event string) {
 // own handlers.
 func (s *Socket) OnAny(fn AnyHandler) {
 	s.mu.Lock()
-	s.anyIn = append(slices.Clip(s.anyIn), fn)
+	x := s.extLocked()
+	x.anyIn = append(slices.Clip(x.anyIn), fn)
 	s.mu.Unlock()
 }
 
 // PrependAny adds a catch-all handler in front of the others.
 func (s *Socket) PrependAny(fn AnyHandler) {
 	s.mu.Lock()
-	s.anyIn = append([]AnyHandler{fn}, s.anyIn...)
+	x := s.extLocked()
+	x.anyIn = append([]AnyHandler{fn}, x.anyIn...)
 	s.mu.Unlock()
 }
 
 // OffAny removes every catch-all handler.
 func (s *Socket) OffAny() {
 	s.mu.Lock()
-	s.anyIn = nil
+	if x := s.x.Load(); x != nil {
+		x.anyIn = nil
+	}
 	s.mu.Unlock()
 }
 
 // OnAnyOutgoing adds a handler for every event the socket emits.
 func (s *Socket) OnAnyOutgoing(fn AnyOutgoingHandler) {
 	s.mu.Lock()
-	s.anyOut = append(slices.Clip(s.anyOut), fn)
+	x := s.extLocked()
+	x.anyOut = append(slices.Clip(x.anyOut), fn)
 	s.mu.Unlock()
 }
 
 // PrependAnyOutgoing adds an outgoing catch-all in front of the others.
 func (s *Socket) PrependAnyOutgoing(fn AnyOutgoingHandler) {
 	s.mu.Lock()
-	s.anyOut = append([]AnyOutgoingHandler{fn}, s.anyOut...)
+	x := s.extLocked()
+	x.anyOut = append([]AnyOutgoingHandler{fn}, x.anyOut...)
 	s.mu.Unlock()
 }
 
 // OffAnyOutgoing removes every outgoing catch-all.
 func (s *Socket) OffAnyOutgoing() {
 	s.mu.Lock()
-	s.anyOut = nil
+	if x := s.x.Load(); x != nil {
+		x.anyOut = nil
+	}
 	s.mu.Unlock()
 }
 
@@ -221,14 +266,16 @@ func (s *Socket) OffAnyOutgoing() {
 // the handlers; an error drops the event and reaches OnError.
 func (s *Socket) Use(fn func(event string, args Args) error) {
 	s.mu.Lock()
-	s.packetMW = append(slices.Clip(s.packetMW), fn)
+	x := s.extLocked()
+	x.packetMW = append(slices.Clip(x.packetMW), fn)
 	s.mu.Unlock()
 }
 
 // OnError adds a handler for errors of per-packet middlewares.
 func (s *Socket) OnError(fn func(err error)) {
 	s.mu.Lock()
-	s.onErr = append(slices.Clip(s.onErr), fn)
+	x := s.extLocked()
+	x.onErr = append(slices.Clip(x.onErr), fn)
 	s.mu.Unlock()
 }
 
@@ -236,7 +283,8 @@ func (s *Socket) OnError(fn func(err error)) {
 // disconnect, while its rooms are still readable.
 func (s *Socket) OnDisconnecting(fn func(reason string)) {
 	s.mu.Lock()
-	s.onDiscing = append(slices.Clip(s.onDiscing), fn)
+	x := s.extLocked()
+	x.onDiscing = append(slices.Clip(x.onDiscing), fn)
 	s.mu.Unlock()
 }
 
@@ -244,7 +292,8 @@ func (s *Socket) OnDisconnecting(fn func(reason string)) {
 // with the reason (ReasonTransportClose...).
 func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Lock()
-	s.onDisc = append(slices.Clip(s.onDisc), fn)
+	x := s.extLocked()
+	x.onDisc = append(slices.Clip(x.onDisc), fn)
 	s.mu.Unlock()
 }
 
@@ -295,25 +344,34 @@ func (e SocketEmitter) EmitWithAck(event string, cb AckCallback, args ...any) er
 		pa := &pendingAck{cb: cb}
 		if timeout > 0 {
 			pa.timer = s.loop.NewTimer(func() {
-				if s.acks[id] == pa {
-					delete(s.acks, id)
+				if acks := s.pendingAcks(); acks[id] == pa {
+					delete(acks, id)
 					cb(Args{}, ErrAckTimeout)
 				}
 			})
 			pa.timer.Reset(timeout)
 		}
-		if s.acks == nil {
-			s.acks = map[int64]*pendingAck{}
-		}
-		s.acks[id] = pa
+		s.addPendingAck(id, pa)
 	})
 	return s.emit(event, args, id)
 }
 
+// addPendingAck records an ack this socket waits for. Loop-only.
+func (s *Socket) addPendingAck(id int64, pa *pendingAck) {
+	x := s.ext()
+	if x.acks == nil {
+		x.acks = map[int64]*pendingAck{}
+	}
+	x.acks[id] = pa
+}
+
 func (s *Socket) emit(event string, args []any, id int64) error {
-	s.mu.Lock()
-	out := s.anyOut
-	s.mu.Unlock()
+	var out []AnyOutgoingHandler
+	if x := s.x.Load(); x != nil {
+		s.mu.Lock()
+		out = x.anyOut
+		s.mu.Unlock()
+	}
 	for _, fn := range out {
 		fn(event, args)
 	}
@@ -515,9 +573,12 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	if !s.connected.Load() {
 		return
 	}
-	s.mu.Lock()
-	discing := s.onDiscing
-	s.mu.Unlock()
+	var discing, disc []func(string)
+	if x := s.x.Load(); x != nil {
+		s.mu.Lock()
+		discing, disc = x.onDiscing, x.onDisc
+		s.mu.Unlock()
+	}
 	for _, fn := range discing {
 		s.safely("disconnecting", func() { fn(reason) })
 	}
@@ -536,8 +597,9 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 		s.nsp.adapter.DelAll(s.id, rooms)
 	}
 	s.nsp.remove(s)
-	for id, pa := range s.acks {
-		delete(s.acks, id)
+	acks := s.pendingAcks()
+	for id, pa := range acks {
+		delete(acks, id)
 		if pa.timer != nil {
 			pa.timer.Stop()
 		}
@@ -552,7 +614,9 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 		p.Release()
 	}
 	s.mu.Lock()
-	disc := s.onDisc
+	if x := s.x.Load(); x != nil {
+		disc = x.onDisc // handlers added while disconnecting run too
+	}
 	s.rooms = nil
 	s.mu.Unlock()
 	for _, fn := range disc {
@@ -602,9 +666,16 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 	} else {
 		name = string(rawName)
 	}
+	var (
+		mws   []func(string, Args) error
+		anyIn []AnyHandler
+		errs  []func(error)
+	)
 	s.mu.Lock()
-	mws, anyIn, ls := s.packetMW, s.anyIn, s.handlers
-	errs := s.onErr
+	ls := s.handlers
+	if x := s.x.Load(); x != nil {
+		mws, anyIn, errs = x.packetMW, x.anyIn, x.onErr
+	}
 	s.mu.Unlock()
 	for _, mw := range mws {
 		var merr error
@@ -659,11 +730,12 @@ func (s *Socket) ackFunc(id int64) Ack {
 
 // onAck delivers a client's ACK to the waiting EmitWithAck. Loop-only.
 func (s *Socket) onAck(pkt *codec.Packet, att [][]byte) {
-	pa := s.acks[pkt.ID]
+	acks := s.pendingAcks()
+	pa := acks[pkt.ID]
 	if pa == nil {
 		return // S11: unknown ids are ignored
 	}
-	delete(s.acks, pkt.ID)
+	delete(acks, pkt.ID)
 	if pa.timer != nil {
 		pa.timer.Stop()
 	}

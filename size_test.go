@@ -1,0 +1,18 @@
+package riptide
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// An idle connection's memory is mostly its Socket and client: their sizes
+// are pinned so that a new field is a decision (rarely used state goes in
+// socketExtra, allocated on first use).
+func TestSocketSize(t *testing.T) {
+	if got := unsafe.Sizeof(Socket{}); got > 144 {
+		t.Errorf("Socket is %d bytes, want <= 144 (the 144-byte size class)", got)
+	}
+	if got := unsafe.Sizeof(client{}); got > 128 {
+		t.Errorf("client is %d bytes, want <= 128", got)
+	}
+}
