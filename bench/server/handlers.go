@@ -51,12 +51,12 @@ type app struct {
 // newApp builds the server with Node's defaults (riptide.Config{}) and the
 // contract's handlers. loops is the number of event loops (0: one per
 // core). Call Listen on a.srv, then close.
-func newApp(loops int) *app {
+func newApp(loops int, adapter riptide.Adapter) *app {
 	// Node's defaults, except the slow-consumer cap: Node has none, and the
 	// contract's bursts ("none dropped") may queue far more than 1 MiB for a
 	// receiver that reads slower than the server emits. 256 MiB keeps memory
 	// bounded while never cutting a benchmark receiver.
-	a := &app{srv: riptide.New(riptide.Config{MaxBufferedBytes: 256 << 20})}
+	a := &app{srv: riptide.New(riptide.Config{MaxBufferedBytes: 256 << 20, Adapter: adapter})}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.srv.Engine().NumLoops = loops
 	a.srv.OnConnection(a.register)

@@ -5,6 +5,11 @@
 // implements the same contract on socket.io 4.8.
 //
 //	go run ./bench/server -addr 127.0.0.1:3000 [-loops N] [-cpuprofile FILE]
+//	    [-redis redis://127.0.0.1:6379/0 [-sharded] [-mode dynamic|static|dynamic-private]]
+//
+// With -redis the server joins a cluster through adapter/redis (the wire
+// format of Node's @socket.io/redis-adapter; -sharded for its sharded
+// adapter): broadcasts reach the clients of every node.
 //
 // It prints one line, "listening on ADDR", once it listens, and exits
 // cleanly (srv.Close()) on SIGINT or SIGTERM.
@@ -32,6 +37,12 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/riptide-io/riptide"
+	redisadapter "github.com/riptide-io/riptide/adapter/redis"
 )
 
 // main runs the server until SIGINT or SIGTERM.
@@ -54,6 +65,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address (port 0 picks a free one)")
 	loops := fs.Int("loops", 0, "number of event loops (0: one per core)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	redisURL := fs.String("redis", "", "join a cluster through Redis at this URL (redis://host:port[/db])")
+	sharded := fs.Bool("sharded", false, "with -redis: the sharded adapter (SPUBLISH/SSUBSCRIBE, Redis 7)")
+	mode := fs.String("mode", "dynamic", "with -sharded: subscription mode dynamic|static|dynamic-private")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,7 +90,44 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	a := newApp(*loops)
+	var adapter riptide.Adapter
+	var ra *redisadapter.Adapter
+	if *redisURL != "" {
+		ro, err := goredis.ParseURL(*redisURL)
+		if err != nil {
+			return fmt.Errorf("-redis: %w", err)
+		}
+		client := goredis.NewClient(ro)
+		defer client.Close()
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = client.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("redis %s: %w", *redisURL, err)
+		}
+		opts := redisadapter.Options{Sharded: *sharded}
+		switch *mode {
+		case "dynamic":
+		case "static":
+			opts.SubscriptionMode = redisadapter.Static
+		case "dynamic-private":
+			opts.SubscriptionMode = redisadapter.DynamicPrivate
+		default:
+			return fmt.Errorf("-mode: want dynamic, static or dynamic-private, got %q", *mode)
+		}
+		ra = redisadapter.New(client, opts)
+		adapter = ra
+		defer func() { fmt.Fprintf(stdout, "redis adapter: %+v\n", ra.Stats()) }()
+	}
+	a := newApp(*loops, adapter)
+	if ra != nil {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := ra.Ready(rctx) // subscribed before any client can connect
+		cancel()
+		if err != nil {
+			return fmt.Errorf("redis subscriptions: %w", err)
+		}
+	}
 	if err := a.srv.Listen(*addr); err != nil {
 		return fmt.Errorf("listen %s: %w", *addr, err)
 	}

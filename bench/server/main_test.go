@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 // It is closed at the test's end.
 func startInProcess(t *testing.T) string {
 	t.Helper()
-	a := newApp(2)
+	a := newApp(2, nil)
 	if err := a.srv.Listen("127.0.0.1:0"); err != nil {
 		t.Fatalf("listen: %v", err)
 	}
