@@ -19,6 +19,22 @@ type ServerStats struct {
 	RSS         int64 `json:"rss"`
 	HeapUsed    int64 `json:"heapUsed"`
 	Connections int   `json:"connections"`
+	// Redis is there when the server is a cluster node (-redis).
+	Redis *AdapterStats `json:"redis,omitempty"`
+}
+
+// AdapterStats are a cluster node's Redis adapter counters since it
+// started (stats' redis field): messages published, messages received from
+// Redis (every channel), and those of them that delivered nothing on this
+// node (its own, a room without members here, another namespace); Riptide
+// also counts the messages it could not publish (queue full, Redis
+// unreachable) and those it did not understand.
+type AdapterStats struct {
+	Published int64 `json:"published"`
+	Received  int64 `json:"received"`
+	Ignored   int64 `json:"ignored"`
+	Dropped   int64 `json:"dropped,omitempty"`
+	Malformed int64 `json:"malformed,omitempty"`
 }
 
 // QueryStats asks the server for its stats over c.

@@ -111,22 +111,42 @@ func (m MachineCPU) sub(o MachineCPU) (busy, steal time.Duration) {
 		time.Duration(m.Steal-o.Steal) * time.Second / clockTicks
 }
 
-// cpuMeter measures the CPU used by this process and, when pid > 0, by the
-// server process over a window.
+// ProcsCPU is the summed user+system CPU time of the processes pids so far
+// (ProcCPU each): a cluster's nodes.
+func ProcsCPU(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range pids {
+		c, err := ProcCPU(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += c
+	}
+	return sum, nil
+}
+
+// cpuMeter measures the CPU used by this process and, when pids are given,
+// by the server's processes (summed) over a window.
 type cpuMeter struct {
-	pid          int
+	pids         []int
 	self0, srv0  time.Duration
 	wall0        time.Time
 	serverFailed bool
 	mach0        MachineCPU
 }
 
-// startCPU opens a window.
-func startCPU(serverPID int) *cpuMeter {
-	m := &cpuMeter{pid: serverPID, self0: SelfCPU(), wall0: time.Now(), mach0: ReadMachineCPU()}
-	if serverPID > 0 {
+// startCPU opens a window; pids are the server's processes (ids <= 0 are
+// left out).
+func startCPU(serverPIDs ...int) *cpuMeter {
+	m := &cpuMeter{self0: SelfCPU(), wall0: time.Now(), mach0: ReadMachineCPU()}
+	for _, pid := range serverPIDs {
+		if pid > 0 {
+			m.pids = append(m.pids, pid)
+		}
+	}
+	if len(m.pids) > 0 {
 		var err error
-		if m.srv0, err = ProcCPU(serverPID); err != nil {
+		if m.srv0, err = ProcsCPU(m.pids); err != nil {
 			m.serverFailed = true
 		}
 	}
@@ -147,8 +167,8 @@ func (m *cpuMeter) machine(end MachineCPU) (busy, steal time.Duration) {
 func (m *cpuMeter) stop() (wall, self, server time.Duration) {
 	wall = time.Since(m.wall0)
 	self = SelfCPU() - m.self0
-	if m.pid > 0 && !m.serverFailed {
-		if s, err := ProcCPU(m.pid); err == nil {
+	if len(m.pids) > 0 && !m.serverFailed {
+		if s, err := ProcsCPU(m.pids); err == nil {
 			server = s - m.srv0
 		}
 	}

@@ -33,6 +33,15 @@ func fanoutRoom(r int) string { return fmt.Sprintf("fanout-%d", r) }
 func runFanout(ctx context.Context, p Params) (*Result, error) {
 	res := &Result{Scenario: "fanout", Label: fmt.Sprintf("recv=%d rooms=%d", p.N, p.Rooms), Params: p,
 		Start: time.Now(), RateUnit: "deliveries/s", ClientProcs: p.Shards, Extra: map[string]float64{}}
+	return fanout(ctx, p, res, nil)
+}
+
+// fanout runs the fanout measurement into res. The receivers dial
+// p.urlOf(their index), the sender p.URL. ready, when not nil, runs once
+// every receiver is connected and in its room, before the measured window
+// opens; its error ends the run. The server's CPU is summed over
+// p.serverPIDs().
+func fanout(ctx context.Context, p Params, res *Result, ready func(receivers int) error) (*Result, error) {
 	sender, err := client.Dial(ctx, p.URL, client.Options{})
 	if err != nil {
 		return nil, err
@@ -58,9 +67,14 @@ func runFanout(ctx context.Context, p Params) (*Result, error) {
 		res.ErrorSamples = append(res.ErrorSamples, rd.ErrorSamples...)
 	}
 	if receivers == 0 {
-		return res, fmt.Errorf("fanout: no receiver connected: %v", res.ErrorSamples)
+		return res, fmt.Errorf("%s: no receiver connected: %v", res.Scenario, res.ErrorSamples)
 	}
-	m := startCPU(p.ServerPID)
+	if ready != nil {
+		if err := ready(receivers); err != nil {
+			return nil, err
+		}
+	}
+	m := startCPU(p.serverPIDs()...)
 	for _, h := range handles {
 		if err := h.start(); err != nil {
 			return nil, err
@@ -175,7 +189,7 @@ func runFanout(ctx context.Context, p Params) (*Result, error) {
 		clientCPU += senderCPU
 	}
 	var srv time.Duration
-	if p.ServerPID > 0 && srvEnd > 0 && !m.serverFailed {
+	if len(p.serverPIDs()) > 0 && srvEnd > 0 && !m.serverFailed {
 		srv = time.Duration(srvEnd) - m.srv0
 	}
 	res.finish(window, clientCPU, srv)
@@ -361,8 +375,8 @@ wait:
 		}
 	}
 	res := &shardResult{CPUSeconds: (SelfCPU() - cpu0).Seconds()}
-	if p.ServerPID > 0 {
-		if c, err := ProcCPU(p.ServerPID); err == nil {
+	if pids := p.serverPIDs(); len(pids) > 0 {
+		if c, err := ProcsCPU(pids); err == nil {
 			res.ServerCPUEnd = int64(c)
 		}
 	}

@@ -11,7 +11,12 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/riptide-io/riptide"
+	redisadapter "github.com/riptide-io/riptide/adapter/redis"
+	"github.com/riptide-io/riptide/bench/client"
+	"github.com/riptide-io/riptide/internal/redistest"
 )
 
 func TestBucketsAreContiguous(t *testing.T) {
@@ -136,7 +141,23 @@ func TestRecvState(t *testing.T) {
 // stats), as bench/server does.
 func contractServer(t *testing.T) string {
 	t.Helper()
-	srv := riptide.New(riptide.Config{})
+	return contractNode(t, nil)
+}
+
+// contractNode is contractServer on a cluster adapter (nil: none); stats
+// then reports the adapter's counters, as bench/server does.
+func contractNode(t *testing.T, ra *redisadapter.Adapter) string {
+	t.Helper()
+	cfg := riptide.Config{}
+	if ra != nil {
+		cfg.Adapter = ra
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := ra.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := riptide.New(cfg)
 	srv.OnConnection(func(s *riptide.Socket) {
 		s.On("echo", func(args riptide.Args, ack riptide.Ack) {
 			vals := make([]any, args.Len())
@@ -172,7 +193,13 @@ func contractServer(t *testing.T) string {
 			}()
 		})
 		s.On("stats", func(args riptide.Args, ack riptide.Ack) {
-			ack(map[string]any{"rss": 1 << 20, "heapUsed": 1 << 19, "connections": srv.Sockets().Len()})
+			st := map[string]any{"rss": 1 << 20, "heapUsed": 1 << 19, "connections": srv.Sockets().Len()}
+			if ra != nil {
+				rs := ra.Stats()
+				st["redis"] = map[string]any{"published": rs.Published, "received": rs.Received,
+					"ignored": rs.Ignored, "dropped": rs.PublishDropped, "malformed": rs.Malformed}
+			}
+			ack(st)
 		})
 	})
 	if err := srv.Listen("127.0.0.1:0"); err != nil {
@@ -214,6 +241,7 @@ func TestScenarios(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
+			waitIdle(t, url)
 			p := tc.p
 			p.URL, p.ServerPID = url, pid
 			r, err := Run(ctx, tc.scenario, p)
@@ -234,8 +262,26 @@ func TestScenarios(t *testing.T) {
 			}
 		})
 	}
-	if !slices.Equal(Scenarios(), []string{"conns", "handshake", "echo", "fanout", "churn"}) {
+	if !slices.Equal(Scenarios(), []string{"conns", "handshake", "echo", "fanout", "churn", "cluster"}) {
 		t.Error("Scenarios")
+	}
+}
+
+// waitIdle waits until the server at url has closed the connections of the
+// previous scenario (a loaded machine may take a moment), so that one
+// scenario's figures (churn's connection counts) do not include the last
+// one's.
+func waitIdle(t *testing.T, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, url, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if st, err := waitConnections(ctx, c, 1, 15*time.Second); err != nil || st.Connections != 1 {
+		t.Fatalf("the server still has %d connections (%v)", st.Connections, err)
 	}
 }
 
@@ -254,5 +300,88 @@ func TestProcCPU(t *testing.T) {
 	}
 	if SelfCPU() <= 0 {
 		t.Fatal("SelfCPU")
+	}
+}
+
+// TestCluster runs the cluster scenario on three in-process Riptide nodes
+// joined through a real redis-server, in both protocols: every receiver
+// gets every message, and the Redis counters per broadcast are those of
+// the protocol (classic: every node receives every broadcast; sharded
+// dynamic: only the node with members).
+func TestCluster(t *testing.T) {
+	for _, tc := range []struct {
+		mode      string
+		placement string
+		recv      []float64 // node<i>_recv_per_bcast
+		ignored   []float64
+	}{
+		{"classic", "spread", []float64{1, 1, 1}, []float64{1, 0, 0}},
+		{"classic", "one", []float64{1, 1, 1}, []float64{1, 0, 1}},
+		{"sharded", "one", []float64{0, 1, 0}, []float64{0, 0, 0}},
+		{"sharded", "spread", []float64{1, 1, 1}, []float64{1, 0, 0}},
+	} {
+		t.Run(tc.mode+"-"+tc.placement, func(t *testing.T) {
+			rs := redistest.Start(t)
+			var urls []string
+			for range 3 {
+				client := goredis.NewClient(&goredis.Options{Addr: rs.Addr()})
+				t.Cleanup(func() { _ = client.Close() })
+				ra := redisadapter.New(client, redisadapter.Options{Sharded: tc.mode == "sharded"})
+				urls = append(urls, contractNode(t, ra))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			const n, count = 31, 40
+			r, err := Run(ctx, "cluster", Params{URLs: urls, ClusterMode: tc.mode, Placement: tc.placement,
+				N: n, Count: count, RedisAddr: rs.Addr(), ServerPIDs: []int{os.Getpid()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x := r.Exact; x == nil || !x.OK() || x.Unique != n*count {
+				t.Fatalf("exactness %+v", r.Exact)
+			}
+			if r.Errors != 0 || r.Rate <= 0 || r.Latency == nil || r.Latency.Count != n*count {
+				t.Fatalf("result %+v", r)
+			}
+			for i := range 3 {
+				k := strconv.Itoa(i + 1)
+				if got := r.Extra["node"+k+"_recv_per_bcast"]; got != tc.recv[i] {
+					t.Errorf("node %d received %v per broadcast, want %v", i+1, got, tc.recv[i])
+				}
+				if got := r.Extra["node"+k+"_ignored_per_bcast"]; got != tc.ignored[i] {
+					t.Errorf("node %d ignored %v per broadcast, want %v", i+1, got, tc.ignored[i])
+				}
+			}
+			if r.Extra["node1_pub_per_bcast"] != 1 || r.Extra["redis_publish_per_bcast"] != 1 || r.Extra["bcasts"] != count {
+				t.Errorf("publishes: %v", r.Extra)
+			}
+			if b := r.Extra["redis_out_bytes_per_bcast"]; b < 100 {
+				t.Errorf("redis out bytes per broadcast %v", b)
+			}
+			if r.Extra["redis_publish_us_per_bcast"] <= 0 || r.Extra["redis_cpu_us_per_bcast"] <= 0 {
+				t.Errorf("redis CPU: %v", r.Extra)
+			}
+			wantLabel := tc.mode + " k=3 recv=31 " + map[string]string{"spread": "spread", "one": "one-node"}[tc.placement]
+			if r.Label != wantLabel {
+				t.Errorf("label %q, want %q", r.Label, wantLabel)
+			}
+		})
+	}
+}
+
+func TestParseInfo(t *testing.T) {
+	inf := parseInfo("# Stats\r\ntotal_commands_processed:120\r\ntotal_net_input_bytes:5000\r\n" +
+		"total_net_output_bytes:9000\r\n# CPU\r\nused_cpu_sys:0.250000\r\nused_cpu_user:1.500100\r\n" +
+		"# Commandstats\r\ncmdstat_publish:calls=7,usec=10,usec_per_call=1.43\r\n" +
+		"cmdstat_spublish:calls=3,usec=5,usec_per_call=1.67,rejected_calls=0\r\n")
+	if inf.Commands != 120 || inf.NetInput != 5000 || inf.NetOutput != 9000 || inf.Publishes != 10 ||
+		inf.PublishUsec != 15 || inf.CPUUsec != 1750100 {
+		t.Fatalf("%+v", inf)
+	}
+	later := redisInfo{Commands: 131, NetInput: 6000, NetOutput: 12000, Publishes: 20, PublishUsec: 35, CPUUsec: 1760100}
+	inf.costIn, inf.costOut = 40, 1000
+	if d := later.since(inf); d.Commands != 10 || d.NetInput != 960 || d.NetOutput != 2000 || d.Publishes != 10 ||
+		d.PublishUsec != 20 || d.CPUUsec != 10000 {
+		t.Fatalf("since: %+v", d)
 	}
 }

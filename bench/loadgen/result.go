@@ -16,6 +16,11 @@
 //   - churn: N connections joining rooms, disconnecting and reconnecting
 //     while a broadcast stream runs; errors, server connections and RSS
 //     before and after.
+//   - cluster: fanout across the nodes of a Redis cluster (URLs, one server
+//     process each, all joined to the Redis at RedisAddr): N receivers in
+//     one room, spread over the nodes or all on the second one, a burst
+//     from the first node; cluster-wide deliveries/s, latency, exactness,
+//     CPU summed over the nodes, and the Redis traffic per broadcast.
 //
 // Each Result reports the generator's own CPU (ClientCores, and
 // ClientSaturated by the SaturationCores rule) and, when the server's pid
@@ -113,6 +118,58 @@ type Params struct {
 	// ServerPID, when > 0, is the server's process id: its CPU over the
 	// measured window is read from /proc.
 	ServerPID int `json:"-"`
+
+	// URLs: cluster: the base URLs of the cluster's nodes (at least 2).
+	// The burst is sent to the first; URL defaults to it.
+	URLs []string `json:"urls,omitempty"`
+	// Placement: cluster: "spread" (receiver g on node g mod len(URLs)) or
+	// "one" (every receiver on the second node, so the burst reaches them
+	// only through Redis). Default "spread".
+	Placement string `json:"placement,omitempty"`
+	// ClusterMode: cluster: how the nodes were started, which decides the
+	// subscriptions awaited before the burst: "classic" (createAdapter),
+	// "sharded" (createShardedAdapter, subscriptionMode dynamic),
+	// "sharded-static", "sharded-dynamic-private". Default "classic".
+	ClusterMode string `json:"cluster_mode,omitempty"`
+	// RedisAddr: cluster: host:port of the cluster's redis-server, for
+	// PUBSUB and INFO. Required by cluster.
+	RedisAddr string `json:"redis_addr,omitempty"`
+	// ServerPIDs: cluster: the nodes' process ids, in URLs' order; the
+	// server CPU is their sum.
+	ServerPIDs []int `json:"-"`
+}
+
+// serverPIDs are the processes whose CPU is the server's: ServerPIDs, or
+// ServerPID alone.
+func (p *Params) serverPIDs() []int {
+	if len(p.ServerPIDs) > 0 {
+		return p.ServerPIDs
+	}
+	if p.ServerPID > 0 {
+		return []int{p.ServerPID}
+	}
+	return nil
+}
+
+// nodeOf is the index in URLs of the node receiver g connects to (0
+// without URLs).
+func (p *Params) nodeOf(g int) int {
+	switch {
+	case len(p.URLs) == 0:
+		return 0
+	case p.Placement == "one":
+		return min(1, len(p.URLs)-1)
+	default:
+		return g % len(p.URLs)
+	}
+}
+
+// urlOf is the URL connection g dials: URL, or its node's in a cluster.
+func (p *Params) urlOf(g int) string {
+	if len(p.URLs) == 0 {
+		return p.URL
+	}
+	return p.URLs[p.nodeOf(g)]
 }
 
 func (p *Params) defaults(scenario string) {
@@ -132,6 +189,16 @@ func (p *Params) defaults(scenario string) {
 		setInt(&p.Rooms, 10)
 	case "handshake":
 		setInt(&p.Concurrency, 32)
+	case "cluster":
+		if p.URL == "" && len(p.URLs) > 0 {
+			p.URL = p.URLs[0]
+		}
+		if p.Placement == "" {
+			p.Placement = "spread"
+		}
+		if p.ClusterMode == "" {
+			p.ClusterMode = "classic"
+		}
 	}
 	setInt(&p.N, 1000)
 	setInt(&p.Conns, 100)
@@ -175,19 +242,20 @@ func nextSource(ip string) string {
 	return net.JoinHostPort(ip, strconv.Itoa(portMin+int(n%(portMax-portMin))))
 }
 
-// dial opens connection i: from LocalAddrs[i mod len] with an explicit
-// port (retrying another port when that one is taken), or from whatever
-// the kernel chooses without LocalAddrs.
+// dial opens connection i to urlOf(i): from LocalAddrs[i mod len] with an
+// explicit port (retrying another port when that one is taken), or from
+// whatever the kernel chooses without LocalAddrs.
 func (p *Params) dial(ctx context.Context, i int, opts client.Options) (*client.Conn, error) {
+	url := p.urlOf(i)
 	if len(p.LocalAddrs) == 0 {
-		return client.Dial(ctx, p.URL, opts)
+		return client.Dial(ctx, url, opts)
 	}
 	ip := p.LocalAddrs[i%len(p.LocalAddrs)]
 	var err error
 	for range 50 {
 		opts.LocalAddr = nextSource(ip)
 		var c *client.Conn
-		if c, err = client.Dial(ctx, p.URL, opts); err == nil || !client.IsAddrError(err) {
+		if c, err = client.Dial(ctx, url, opts); err == nil || !client.IsAddrError(err) {
 			return c, err
 		}
 	}
@@ -370,9 +438,13 @@ func Run(ctx context.Context, scenario string, p Params) (*Result, error) {
 		return runFanout(ctx, p)
 	case "churn":
 		return runChurn(ctx, p)
+	case "cluster":
+		return runCluster(ctx, p)
 	}
 	return nil, fmt.Errorf("loadgen: unknown scenario %q (have %s)", scenario, strings.Join(Scenarios(), ", "))
 }
 
 // Scenarios lists the scenario names, in the order a full run takes them.
-func Scenarios() []string { return []string{"conns", "handshake", "echo", "fanout", "churn"} }
+func Scenarios() []string {
+	return []string{"conns", "handshake", "echo", "fanout", "churn", "cluster"}
+}

@@ -34,8 +34,9 @@ type shardSpec struct {
 	Index  int `json:"index"`
 	Offset int `json:"offset"`
 	N      int `json:"n"`
-	// ServerPID is Params.ServerPID (which JSON leaves out).
-	ServerPID int `json:"server_pid,omitempty"`
+	// ServerPID and ServerPIDs are Params' (which JSON leaves out).
+	ServerPID  int   `json:"server_pid,omitempty"`
+	ServerPIDs []int `json:"server_pids,omitempty"`
 }
 
 // shardReady is a worker's report once its connections are set up.
@@ -53,8 +54,9 @@ type shardReady struct {
 // shardResult is a worker's report at the end of its run.
 type shardResult struct {
 	CPUSeconds float64 `json:"cpu_s"` // from "go" to the end of the measurement
-	// ServerCPUEnd is the server's cumulative CPU (ns, ProcCPU) read when
-	// the shard's measurement ended, when Params.ServerPID is set.
+	// ServerCPUEnd is the server's cumulative CPU (ns, ProcCPU; summed
+	// over a cluster's nodes) read when the shard's measurement ended, when
+	// Params.ServerPID or ServerPIDs is set.
 	ServerCPUEnd int64 `json:"server_cpu_end,omitempty"`
 	// MachineEnd is the machine's CPU snapshot at the same moment, and
 	// EndNano that moment (unix ns).
@@ -123,7 +125,8 @@ func startShards(ctx context.Context, scenario string, p Params) ([]shardHandle,
 		if len(p.LocalAddrs) > 0 {
 			sp.LocalAddrs = []string{p.LocalAddrs[i%len(p.LocalAddrs)]}
 		}
-		specs[i] = shardSpec{Scenario: scenario, Params: sp, Index: i, Offset: off, N: n, ServerPID: p.ServerPID}
+		specs[i] = shardSpec{Scenario: scenario, Params: sp, Index: i, Offset: off, N: n, ServerPID: p.ServerPID,
+			ServerPIDs: p.ServerPIDs}
 		off += n
 	}
 	if p.Shards == 1 {
@@ -340,7 +343,7 @@ func WorkerMain(in io.Reader, out io.Writer) error {
 		return fmt.Errorf("worker: spec: %w", err)
 	}
 	spec.Params.defaults(spec.Scenario)
-	spec.Params.ServerPID = spec.ServerPID
+	spec.Params.ServerPID, spec.Params.ServerPIDs = spec.ServerPID, spec.ServerPIDs
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wmu sync.Mutex

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riptide-io/riptide"
+	redisadapter "github.com/riptide-io/riptide/adapter/redis"
 )
 
 // Limits of bcast_burst's arguments (the Node twin has the same).
@@ -46,6 +47,9 @@ type app struct {
 	mu sync.Mutex
 	// bursts counts the running burst goroutines.
 	bursts sync.WaitGroup
+	// redis is the cluster adapter (-redis), nil without one: stats
+	// reports its counters.
+	redis *redisadapter.Adapter
 }
 
 // newApp builds the server with Node's defaults (riptide.Config{}) and the
@@ -58,6 +62,7 @@ func newApp(loops int, adapter riptide.Adapter) *app {
 	// bounded while never cutting a benchmark receiver.
 	a := &app{srv: riptide.New(riptide.Config{MaxBufferedBytes: 256 << 20, Adapter: adapter})}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.redis, _ = adapter.(*redisadapter.Adapter)
 	a.srv.Engine().NumLoops = loops
 	a.srv.OnConnection(a.register)
 	return a
@@ -158,18 +163,28 @@ func handleBroadcast(s *riptide.Socket, args riptide.Args, ack riptide.Ack) {
 	}
 }
 
-// handleStats answers stats with ack({rss, heapUsed, connections}).
+// handleStats answers stats with ack({rss, heapUsed, connections}), and
+// in a cluster redis: {published, received, ignored, dropped, malformed}
+// (the adapter's Stats, as the Node twin reports its adapter's).
 func (a *app) handleStats(ack riptide.Ack) {
 	if ack == nil {
 		return
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	ack(map[string]any{
+	st := map[string]any{
 		"rss":         rss(),
 		"heapUsed":    ms.HeapInuse,
 		"connections": a.srv.Sockets().Len(),
-	})
+	}
+	if a.redis != nil {
+		rs := a.redis.Stats()
+		st["redis"] = map[string]any{
+			"published": rs.Published, "received": rs.Received, "ignored": rs.Ignored,
+			"dropped": rs.PublishDropped, "malformed": rs.Malformed,
+		}
+	}
+	ack(st)
 }
 
 // handleBurst validates bcast_burst's argument and starts the burst on its

@@ -4,12 +4,14 @@
 //
 //	go run ./bench/cmd/loadgen -scenario echo -url http://127.0.0.1:3000 -conns 100 -duration 10s
 //	go run ./bench/cmd/loadgen -scenario fanout -url http://127.0.0.1:3000 -n 19000 -rooms 100 -count 50 -shards 2 -local 127.0.0.2,127.0.0.3
+//	go run ./bench/cmd/loadgen -scenario cluster -cluster-mode sharded -urls http://127.0.0.1:3001,http://127.0.0.1:3002 \
+//	    -redis-addr 127.0.0.1:6379 -n 1000 -count 1000 [-placement one]
 //
-// Scenarios: conns, handshake, echo, fanout, churn (see package
+// Scenarios: conns, handshake, echo, fanout, churn, cluster (see package
 // bench/loadgen). -server-pid makes it read the server's CPU from /proc
-// over the measured window. With -shards N > 1 (conns, fanout) the
-// connections are spread over N copies of this binary, started with
-// -worker.
+// over the measured window (cluster: -server-pids, one per node, summed).
+// With -shards N > 1 (conns, fanout, cluster) the connections are spread
+// over N copies of this binary, started with -worker.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,8 +52,10 @@ func main() {
 		startTO  = flag.Duration("start-timeout", 5*time.Minute, "fanout: give up when the first message takes longer")
 		timeout  = flag.Duration("timeout", 10*time.Minute, "abort the run after this long")
 		cpuprof  = flag.String("cpuprofile", "", "write the generator's CPU profile to this file")
+		urls     = flag.String("urls", "", "cluster: comma-separated base URLs of the nodes (the burst goes to the first)")
+		pids     = flag.String("server-pids", "", "cluster: comma-separated process ids of the nodes, to read their CPU from /proc")
 	)
-	flag.StringVar(&p.URL, "url", "http://127.0.0.1:3000", "server base URL")
+	flag.StringVar(&p.URL, "url", "", "server base URL (default http://127.0.0.1:3000; cluster: the first of -urls)")
 	flag.IntVar(&p.N, "n", 0, "conns: connections; fanout: receivers; churn: churning connections (default 1000; churn 200)")
 	flag.IntVar(&p.Conns, "conns", 0, "echo: connections in closed loop (default 100)")
 	flag.IntVar(&p.Concurrency, "concurrency", 0, "dials in flight; handshake: loops (default 64; handshake 32)")
@@ -59,16 +64,36 @@ func main() {
 	flag.IntVar(&p.PayloadSize, "payload", 0, "fanout, churn: payload bytes (default 100)")
 	flag.IntVar(&p.Shards, "shards", 1, "conns, fanout: generator processes")
 	flag.IntVar(&p.ServerPID, "server-pid", 0, "server process id, to read its CPU from /proc")
+	flag.StringVar(&p.ClusterMode, "cluster-mode", "", "cluster: classic, sharded (dynamic), sharded-static or sharded-dynamic-private (default classic)")
+	flag.StringVar(&p.Placement, "placement", "", "cluster: spread (receivers round robin over the nodes) or one (all on the second node) (default spread)")
+	flag.StringVar(&p.RedisAddr, "redis-addr", "", "cluster: host:port of the cluster's redis-server")
 	flag.Parse()
 	if *scenario == "" || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if p.URL == "" && *urls == "" {
+		p.URL = "http://127.0.0.1:3000"
 	}
 	p.Duration, p.Warmup, p.Hold, p.IdleTimeout = loadgen.Duration(*duration), loadgen.Duration(*warmup),
 		loadgen.Duration(*hold), loadgen.Duration(*idle)
 	p.StartTimeout = loadgen.Duration(*startTO)
 	if *local != "" {
 		p.LocalAddrs = strings.Split(*local, ",")
+	}
+	if *urls != "" {
+		p.URLs = strings.Split(*urls, ",")
+	}
+	for _, f := range strings.Split(*pids, ",") {
+		if f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: -server-pids: %v\n", err)
+			os.Exit(2)
+		}
+		p.ServerPIDs = append(p.ServerPIDs, pid)
 	}
 
 	if *cpuprof != "" {

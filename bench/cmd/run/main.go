@@ -13,26 +13,36 @@
 //
 // Usage, from the module root:
 //
-//	go run ./bench/cmd/run -servers riptide,node -scenarios conns,handshake,echo,fanout,churn -size small
+//	go run ./bench/cmd/run -servers riptide,node -scenarios conns,handshake,echo,fanout,churn,cluster -size small
 //	go run ./bench/cmd/run -size full -repeat 3
+//	go run ./bench/cmd/run -size full -servers riptide,node -scenarios cluster -only 'recv=1000 '
 //
 // -size small is a smoke of every scenario in seconds (what CI runs);
 // -size full takes the sizes of issue 4 (1k/10k/19k connections, echo at
 // 1/100/1000 connections, fan-out to 1k/10k/19k receivers in 1 and 100
-// rooms). -report DIR only rewrites results.md and the charts from DIR's
-// runs.jsonl.
+// rooms) and of issue 6 (cluster fan-out over 2 and 3 nodes, classic and
+// sharded, 1k and 10k receivers). -report DIR only rewrites results.md and
+// the charts from DIR's runs.jsonl.
 //
 // Servers: riptide (go build ./bench/server, then the binary) and node
-// (node bench/node/server.js, after npm ci when node_modules is missing).
+// (node bench/node/server.js, after npm ci when its lock changed).
 // Each prints "listening on ADDR"; the runner passes port 0 and reads the
 // address. The generator is bench/cmd/loadgen, run as a subprocess with
 // -server-pid so that the server's CPU over the measured window comes from
 // /proc.
+//
+// The cluster scenario starts, per run, a redis-server (from PATH, on a
+// free port, no persistence) and K processes of the server under test
+// joined to it (-redis/--redis), and passes the generator every node's
+// URL and pid (see cluster.go). It runs only for riptide and node; without
+// redis-server its runs fail, saying so.
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -79,6 +89,11 @@ type config struct {
 	scenario string
 	label    string
 	args     []string
+	// cluster: the number of nodes and their mode (loadgen's
+	// -cluster-mode: classic, sharded, sharded-static,
+	// sharded-dynamic-private).
+	nodes int
+	mode  string
 }
 
 // configs returns the configurations of size for the chosen scenarios.
@@ -92,7 +107,18 @@ func configs(size string, scenarios []string) ([]config, error) {
 		if scenario != "handshake" && !slices.Contains(args, "-local") {
 			args = append(args, local...)
 		}
-		all = append(all, config{scenario, label, args})
+		all = append(all, config{scenario: scenario, label: label, args: args})
+	}
+	// cluster: n receivers in one room over k nodes, placed "spread" or
+	// "one" (all on the second node), count messages in the burst; the
+	// label is the one the generator gives the run.
+	addCluster := func(mode string, k int, placement string, n, count int, more ...string) {
+		where := map[string]string{"spread": "spread", "one": "one-node"}[placement]
+		args := append([]string{"-cluster-mode", mode, "-placement", placement, "-n", fmt.Sprint(n),
+			"-count", fmt.Sprint(count)}, more...)
+		args = append(args, local...)
+		all = append(all, config{scenario: "cluster", label: fmt.Sprintf("%s k=%d recv=%d %s", mode, k, n, where),
+			args: args, nodes: k, mode: mode})
 	}
 	switch size {
 	case "small":
@@ -102,6 +128,10 @@ func configs(size string, scenarios []string) ([]config, error) {
 		add("fanout", "recv=50 rooms=1", "-n", "50", "-rooms", "1", "-count", "20", "-idle-timeout", "5s")
 		add("fanout", "recv=50 rooms=5", "-n", "50", "-rooms", "5", "-count", "20", "-idle-timeout", "5s")
 		add("churn", "n=20", "-n", "20", "-rooms", "5", "-duration", "1s")
+		// Both protocols, and the placement that shows sharded dynamic
+		// mode sparing the node without members.
+		addCluster("classic", 2, "spread", 40, 20, "-idle-timeout", "5s")
+		addCluster("sharded", 3, "one", 40, 20, "-idle-timeout", "5s")
 	case "full":
 		// 19k connections take two generator processes with their own
 		// source addresses (each process may hold 20k files; one could
@@ -134,6 +164,17 @@ func configs(size string, scenarios []string) ([]config, error) {
 			}
 		}
 		add("churn", "n=1000", "-n", "1000", "-rooms", "10", "-duration", "20s")
+		// Cluster fan-out: the same counts per receiver as fanout, the
+		// receivers spread over 2 or 3 nodes; then all of them on one node
+		// with the burst from another.
+		for _, mode := range []string{"classic", "sharded"} {
+			for _, k := range []int{2, 3} {
+				for _, n := range []int{1000, 10000} {
+					addCluster(mode, k, "spread", n, counts[n], "-idle-timeout", "20s")
+				}
+			}
+			addCluster(mode, 3, "one", 1000, counts[1000], "-idle-timeout", "20s")
+		}
 	default:
 		return nil, fmt.Errorf("unknown -size %q (small or full)", size)
 	}
@@ -207,9 +248,20 @@ func main() {
 	defer jsonl.Close()
 
 	cmdline := "go run ./bench/cmd/run " + strings.Join(os.Args[1:], " ")
-	total := *repeat * len(cfgs) * len(b.servers)
-	done := 0
-	var broken []string // Riptide runs that failed, crashed or lost messages
+	var broken []string  // Riptide runs that failed, crashed or lost messages
+	var skipped []string // servers without a cluster mode
+	runs := func(srv server, c config) bool { return c.nodes == 0 || srv.cluster != nil }
+	total, done := 0, 0
+	for _, c := range cfgs {
+		for _, srv := range b.servers {
+			if runs(srv, c) {
+				total += *repeat
+			} else if c.scenario == "cluster" && !slices.Contains(skipped, srv.name) {
+				skipped = append(skipped, srv.name)
+				fmt.Fprintf(os.Stderr, "%s has no cluster mode here: cluster runs skipped for it\n", srv.name)
+			}
+		}
+	}
 	// Repeats outermost and servers innermost: the servers under comparison
 	// run back to back under the same machine conditions.
 	for rep := range *repeat {
@@ -218,9 +270,17 @@ func main() {
 				if ctx.Err() != nil {
 					fatal(ctx.Err())
 				}
+				if !runs(srv, c) {
+					continue
+				}
 				done++
 				fmt.Fprintf(os.Stderr, "[%d/%d] %s %s %s (repeat %d)\n", done, total, srv.name, c.scenario, c.label, rep+1)
-				r := b.run(ctx, srv, c)
+				var r *Run
+				if c.nodes > 0 {
+					r = b.runCluster(ctx, srv, c)
+				} else {
+					r = b.run(ctx, srv, c)
+				}
 				r.Size, r.Repeat, r.Command = *size, rep+1, cmdline
 				line, _ := json.Marshal(r)
 				if _, err := fmt.Fprintf(jsonl, "%s\n", line); err != nil {
@@ -249,6 +309,9 @@ type server struct {
 	version string
 	// command returns the command line that serves on 127.0.0.1, any port.
 	command func(profile string) []string
+	// cluster, when not nil, returns the command line of one cluster node
+	// joined to the Redis at redisURL in mode (see config.mode).
+	cluster func(profile, redisURL, mode string) []string
 }
 
 // bench holds the prepared binaries and servers.
@@ -279,25 +342,28 @@ func (b *bench) prepare(ctx context.Context, names []string) error {
 			if err := b.cmd(ctx, b.root, "go", "build", "-o", exe, "./bench/server"); err != nil {
 				return err
 			}
-			b.servers = append(b.servers, server{name: name, version: riptideVersion(b.root),
-				command: func(profile string) []string {
-					args := []string{exe, "-addr", "127.0.0.1:0"}
-					if profile != "" {
-						args = append(args, "-cpuprofile", profile)
-					}
-					return args
+			command := func(profile string) []string {
+				args := []string{exe, "-addr", "127.0.0.1:0"}
+				if profile != "" {
+					args = append(args, "-cpuprofile", profile)
+				}
+				return args
+			}
+			b.servers = append(b.servers, server{name: name, version: riptideVersion(b.root), command: command,
+				cluster: func(profile, redisURL, mode string) []string {
+					return append(command(profile), clusterFlags("-", redisURL, mode)...)
 				}})
 		case "node":
 			dir := filepath.Join(b.root, "bench", "node")
-			if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io")); err != nil {
-				fmt.Fprintln(os.Stderr, "npm ci in bench/node")
-				if err := b.cmd(ctx, dir, "npm", "ci", "--no-audit", "--no-fund"); err != nil {
-					return err
-				}
+			if err := b.npmCI(ctx, dir); err != nil {
+				return err
 			}
 			script := filepath.Join(dir, "server.js")
 			b.servers = append(b.servers, server{name: name, version: nodeVersion(dir),
-				command: func(string) []string { return []string{"node", script, "0"} }})
+				command: func(string) []string { return []string{"node", script, "0"} },
+				cluster: func(_, redisURL, mode string) []string {
+					return append([]string{"node", script, "0"}, clusterFlags("--", redisURL, mode)...)
+				}})
 		case "zishang":
 			// github.com/zishang520/socket.io v3, the most complete Go port,
 			// in its own module so that Riptide's go.mod does not carry it.
@@ -312,6 +378,30 @@ func (b *bench) prepare(ctx context.Context, names []string) error {
 		}
 	}
 	return nil
+}
+
+// stampName records, in node_modules, the digest of the package-lock.json
+// that `npm ci` installed (the same stamp bench/server's tests keep).
+const stampName = ".riptide-bench-stamp"
+
+// npmCI runs `npm ci` in dir when its package-lock.json changed since the
+// last install (or nothing is installed).
+func (b *bench) npmCI(ctx context.Context, dir string) error {
+	lock, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(lock)
+	want := hex.EncodeToString(sum[:])
+	stamp := filepath.Join(dir, "node_modules", stampName)
+	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
+		return nil
+	}
+	fmt.Fprintln(os.Stderr, "npm ci in", dir)
+	if err := b.cmd(ctx, dir, "npm", "ci", "--no-audit", "--no-fund"); err != nil {
+		return err
+	}
+	return os.WriteFile(stamp, []byte(want), 0o644)
 }
 
 // cmd runs a preparation command, its output on stderr.
@@ -348,15 +438,28 @@ func (b *bench) run(ctx context.Context, srv server, c config) *Run {
 
 	args := append([]string{"-scenario", c.scenario, "-url", "http://" + sp.addr,
 		"-server-pid", fmt.Sprint(sp.cmd.Process.Pid)}, c.args...)
+	b.generate(ctx, r, args, filepath.Join(logDir, tag+".loadgen.log"))
+	if !sp.alive() {
+		r.ServerCrashed = true
+		if r.Error == "" {
+			r.Error = "server exited during the run: " + tailFile(sp.log, 500)
+		}
+	}
+	return r
+}
+
+// generate runs the generator with args and records its result (the last
+// line of its output, even when the scenario failed late) and its error in
+// r; its stderr goes to logPath.
+func (b *bench) generate(ctx context.Context, r *Run, args []string, logPath string) {
 	lg := exec.CommandContext(ctx, b.loadgen, args...)
 	lg.Dir = b.root
-	logf, _ := os.Create(filepath.Join(logDir, tag+".loadgen.log"))
+	logf, _ := os.Create(logPath)
 	if logf != nil {
 		defer logf.Close()
 		lg.Stderr = logf
 	}
 	outb, err := lg.Output()
-	// The last line is the result, even when the scenario failed late.
 	lines := strings.Split(strings.TrimSpace(string(outb)), "\n")
 	if last := lines[len(lines)-1]; strings.HasPrefix(last, "{") {
 		var res loadgen.Result
@@ -373,13 +476,6 @@ func (b *bench) run(ctx context.Context, srv server, c config) *Run {
 		}
 		r.Error = msg
 	}
-	if !sp.alive() {
-		r.ServerCrashed = true
-		if r.Error == "" {
-			r.Error = "server exited during the run: " + tailFile(sp.log, 500)
-		}
-	}
-	return r
 }
 
 // serverProc is a running server.
@@ -563,6 +659,17 @@ func summaryLine(r *Run) string {
 		s += fmt.Sprintf(", INEXACT missing %d dup %d ooo %d", res.Exact.Missing, res.Exact.Duplicates, res.Exact.OutOfOrder)
 	}
 	s += fmt.Sprintf(", client %.2f cores, server %.2f cores", res.ClientCores, res.ServerCores)
+	if k := int(res.Extra["nodes"]); k > 0 {
+		var per []string
+		for i := 1; i <= k; i++ {
+			if v, ok := res.Extra[fmt.Sprintf("node%d_recv_per_bcast", i)]; ok {
+				per = append(per, fmt.Sprintf("%.2g", v))
+			}
+		}
+		if len(per) == k {
+			s += ", from Redis per broadcast " + strings.Join(per, "/")
+		}
+	}
 	if res.ClientSaturated {
 		s += " (CLIENT SATURATED)"
 	}

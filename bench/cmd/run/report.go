@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -43,6 +44,8 @@ type agg struct {
 	Crashed            int
 	Leaked             float64 // churn: max leaked_conns
 	Notes              []string
+	// Extra is the median of each of the runs' Result.Extra figures.
+	Extra map[string]float64
 }
 
 // median returns the median of xs (0 for none).
@@ -114,6 +117,9 @@ func aggregate(runs []Run) []*agg {
 		if l, ok := res.Extra["leaked_conns"]; ok {
 			a.Leaked = max(a.Leaked, l)
 		}
+		for k, x := range res.Extra {
+			v["extra:"+k] = append(v["extra:"+k], x)
+		}
 		if r.Error != "" && len(a.Notes) < 2 {
 			a.Notes = append(a.Notes, r.Error)
 		}
@@ -125,6 +131,14 @@ func aggregate(runs []Run) []*agg {
 		a.ServerUsPerOp, a.ServerCores, a.ClientCores = median(v["srvus"]), median(v["srvcores"]), median(v["clicores"])
 		a.RSSPerConn = median(v["rss"])
 		a.OtherCores = median(v["other"])
+		for k, xs := range v {
+			if name, ok := strings.CutPrefix(k, "extra:"); ok {
+				if a.Extra == nil {
+					a.Extra = map[string]float64{}
+				}
+				a.Extra[name] = median(xs)
+			}
+		}
 		out = append(out, a)
 	}
 	return out
@@ -266,6 +280,9 @@ user+system CPU (from /proc) per operation; *cores* are CPU seconds per second o
 window. A run is **client-bound** (⚠) when the generator used ≥ 0.9 core: its server figures are
 then lower bounds. *other cores* is the rest of the machine's busy CPU over the window (other
 processes, kernel threads; /proc/stat): well above 0, the run shared the cores with other work. *exact* is the fan-out check that every receiver got every message once, in order.
+*cluster* is fan-out across K server processes joined through one redis-server: its rate counts the
+deliveries of the whole cluster, its latency runs from node 1's ` + "`ts`" + `, its server CPU is summed over the K
+nodes (redis-server's own is in the Redis table).
 Ratios compare Riptide to each peer so that > 1 always favours Riptide: throughput Riptide ÷ peer,
 latency, CPU and memory peer ÷ Riptide.
 `)
@@ -346,6 +363,9 @@ latency, CPU and memory peer ÷ Riptide.
 			}
 		}
 	}
+	if slices.Contains(scenarios, "cluster") {
+		clusterTable(&b, aggs)
+	}
 	// Failures, in full.
 	var notes []string
 	for _, a := range aggs {
@@ -357,6 +377,60 @@ latency, CPU and memory peer ÷ Riptide.
 		b.WriteString("\n## Errors\n\n" + strings.Join(notes, "\n") + "\n")
 	}
 	return b.String()
+}
+
+// clusterTable renders the cluster runs' Redis traffic per broadcast (one
+// burst message): what each node received from Redis and how much of it
+// delivered nothing there, and redis-server's own counters.
+func clusterTable(b *strings.Builder, aggs []*agg) {
+	b.WriteString(`
+### cluster: Redis traffic per broadcast
+
+Per broadcast (one message of the burst, sent on node 1): *from Redis* is the messages each node's
+adapter received (n1 / n2 / n3, from the stats event, or from the counters a node prints as it exits,
+marked ¹), *of which ignored* those that delivered nothing there (the sender's own message, a room
+without members on that node); *PUBLISH* counts redis-server's PUBLISH + SPUBLISH calls, *cmds* all its
+commands, *out B* / *in B* its network bytes (INFO stats, less the generator's own INFO calls), *pub µs*
+its time executing the publishes (commandstats; its whole CPU, housekeeping included, is in runs.jsonl
+as redis_cpu_s). In sharded dynamic mode a node without members in the room is not subscribed to it and
+receives nothing; a classic node receives every broadcast and drops what is not for it.
+Counts are medians over the runs.
+
+| config | server | from Redis (n1 / n2 / n3) | of which ignored | PUBLISH | cmds | out B | in B | pub µs |
+|---|---|---|---|---:|---:|---:|---:|---:|
+`)
+	for _, a := range aggs {
+		if a.Scenario != "cluster" || a.Runs == 0 {
+			continue
+		}
+		x := a.Extra
+		k := int(x["nodes"])
+		per := func(name string) string {
+			var parts []string
+			for i := 1; i <= k; i++ {
+				v, ok := x[fmt.Sprintf("node%d_%s", i, name)]
+				if !ok {
+					return "–"
+				}
+				parts = append(parts, strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64))
+			}
+			return strings.Join(parts, " / ")
+		}
+		recv := per("recv_per_bcast")
+		if x["redis_counts_at_exit"] > 0 && recv != "–" {
+			recv += " ¹"
+		}
+		f := func(name string, prec int) string {
+			v, ok := x[name]
+			if !ok {
+				return "–"
+			}
+			return strconv.FormatFloat(v, 'f', prec, 64)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", a.Label, a.Server, recv, per("ignored_per_bcast"),
+			f("redis_publish_per_bcast", 2), f("redis_cmds_per_bcast", 2), f("redis_out_bytes_per_bcast", 0),
+			f("redis_in_bytes_per_bcast", 0), f("redis_publish_us_per_bcast", 1))
+	}
 }
 
 // serverColors gives each server a steady colour.
@@ -443,6 +517,32 @@ func charts(dir string, aggs []*agg) error {
 	return nil
 }
 
+// wrapLabel breaks a label longer than 20 characters in two lines, at the
+// space nearest its middle, so that neighbouring tick labels do not
+// overlap (cluster's "sharded k=3 recv=1000 one-node").
+func wrapLabel(l string) string {
+	if len(l) <= 20 {
+		return l
+	}
+	best := -1
+	for i := range len(l) {
+		if l[i] == ' ' && (best < 0 || abs(i-len(l)/2) < abs(best-len(l)/2)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return l
+	}
+	return l[:best] + "\n" + l[best+1:]
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
 // barSeries is one set of bars of a grouped bar chart.
 type barSeries struct {
 	name   string
@@ -516,7 +616,11 @@ func barChart(path, title, ylabel string, labels []string, series []barSeries) e
 		p.Legend.Add(s.name, bc)
 	}
 	p.Legend.Top = true
-	p.NominalX(labels...)
+	ticks := make([]string, len(labels))
+	for i, l := range labels {
+		ticks[i] = wrapLabel(l)
+	}
+	p.NominalX(ticks...)
 	// Room for the legend above the tallest bar, and half a group of margin
 	// on each side.
 	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
