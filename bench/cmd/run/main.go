@@ -24,8 +24,10 @@
 // sharded, 1k and 10k receivers). -report DIR only rewrites results.md and
 // the charts from DIR's runs.jsonl.
 //
-// Servers: riptide (go build ./bench/server, then the binary) and node
-// (node bench/node/server.js, after npm ci when its lock changed).
+// Servers: riptide (go build ./bench/server, then the binary), node
+// (node bench/node/server.js, after npm ci when its lock changed), zishang
+// (bench/peers/zishang) and ceiling (bench/ceiling: a bare batched
+// WebSocket broadcast, the fan-out ceiling; fanout only).
 // Each prints "listening on ADDR"; the runner passes port 0 and reads the
 // address. The generator is bench/cmd/loadgen, run as a subprocess with
 // -server-pid so that the server's CPU over the measured window comes from
@@ -193,7 +195,7 @@ func configs(size string, scenarios []string) ([]config, error) {
 
 func main() {
 	var (
-		servers   = flag.String("servers", "riptide,node,zishang", "servers to compare: riptide, node, zishang")
+		servers   = flag.String("servers", "riptide,node,zishang", "servers to compare: riptide, node, zishang, ceiling (a bare batched WebSocket broadcast, fanout only)")
 		scenarios = flag.String("scenarios", strings.Join(loadgen.Scenarios(), ","), "scenarios to run")
 		size      = flag.String("size", "small", "small (a smoke, seconds) or full (issue 4's sizes)")
 		repeat    = flag.Int("repeat", 1, "runs per configuration and server (the tables show medians)")
@@ -250,7 +252,9 @@ func main() {
 	cmdline := "go run ./bench/cmd/run " + strings.Join(os.Args[1:], " ")
 	var broken []string  // Riptide runs that failed, crashed or lost messages
 	var skipped []string // servers without a cluster mode
-	runs := func(srv server, c config) bool { return c.nodes == 0 || srv.cluster != nil }
+	runs := func(srv server, c config) bool {
+		return (c.nodes == 0 || srv.cluster != nil) && (srv.scenarios == nil || slices.Contains(srv.scenarios, c.scenario))
+	}
 	total, done := 0, 0
 	for _, c := range cfgs {
 		for _, srv := range b.servers {
@@ -312,6 +316,9 @@ type server struct {
 	// cluster, when not nil, returns the command line of one cluster node
 	// joined to the Redis at redisURL in mode (see config.mode).
 	cluster func(profile, redisURL, mode string) []string
+	// scenarios, when not nil, are the only scenarios it runs
+	// (bench/ceiling speaks just enough for fanout).
+	scenarios []string
 }
 
 // bench holds the prepared binaries and servers.
@@ -373,8 +380,25 @@ func (b *bench) prepare(ctx context.Context, names []string) error {
 			}
 			b.servers = append(b.servers, server{name: name, version: "zishang520/socket.io v3.0.6",
 				command: func(string) []string { return []string{exe, "-addr", "127.0.0.1:0"} }})
+		case "ceiling":
+			// The bare batched WebSocket broadcast of issue #4: what a
+			// hand-written server that only fans out can do (fanout only).
+			exe := filepath.Join(bin, "ceiling-server")
+			if err := b.cmd(ctx, b.root, "go", "build", "-o", exe, "./bench/ceiling"); err != nil {
+				return err
+			}
+			b.servers = append(b.servers, server{name: name,
+				version: "bare batched WebSocket (bench/ceiling), " + runtime.Version(),
+				command: func(profile string) []string {
+					args := []string{exe, "-addr", "127.0.0.1:0"}
+					if profile != "" {
+						args = append(args, "-cpuprofile", profile)
+					}
+					return args
+				},
+				scenarios: []string{"fanout"}})
 		default:
-			return fmt.Errorf("unknown server %q (riptide, node, zishang)", name)
+			return fmt.Errorf("unknown server %q (riptide, node, zishang, ceiling)", name)
 		}
 	}
 	return nil
