@@ -201,6 +201,7 @@ func (s *Server) launch(port int) (*process, error) {
 	args = append(args, s.args...)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
+	dieWithParent(cmd)
 	mark := s.log.Len()
 	fmt.Fprintf(s.log, "---- %s %s\n", s.bin, strings.Join(args, " "))
 	cmd.Stdout = s.log
