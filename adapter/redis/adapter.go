@@ -288,38 +288,32 @@ func (a *Adapter) publishLoop() {
 	for {
 		select {
 		case p := <-a.pubq:
-			batch = append(batch[:0], p)
+			a.send(a.fill(append(batch[:0], p)))
 		case <-a.stop:
-			a.flushOnStop()
+			a.flushOnStop(batch)
 			return
 		}
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case p := <-a.pubq:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
-		a.send(batch)
 	}
 }
 
-func (a *Adapter) flushOnStop() {
-	deadline := time.Now().Add(time.Second)
-	batch := make([]publication, 0, 256)
-	for time.Now().Before(deadline) {
-		batch = batch[:0]
-	fill:
-		for len(batch) < cap(batch) {
-			select {
-			case p := <-a.pubq:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
+// fill adds what is queued to batch, without waiting, up to its capacity.
+func (a *Adapter) fill(batch []publication) []publication {
+	for len(batch) < cap(batch) {
+		select {
+		case p := <-a.pubq:
+			batch = append(batch, p)
+		default:
+			return batch
 		}
+	}
+	return batch
+}
+
+// flushOnStop publishes what is still queued, for up to a second.
+func (a *Adapter) flushOnStop(batch []publication) {
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		batch = a.fill(batch[:0])
 		if len(batch) == 0 {
 			return
 		}

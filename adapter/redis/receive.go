@@ -76,6 +76,19 @@ func decode(payload []byte) (js []byte, atts [][]byte, err error) {
 	return js, atts, nil
 }
 
+// decodeInto decodes a payload (JSON, or msgpack with binaries as
+// placeholders) into v and returns the binaries.
+func decodeInto(payload []byte, v any) ([][]byte, error) {
+	js, atts, err := decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := unmarshal(js, v); err != nil {
+		return nil, errMalformed
+	}
+	return atts, nil
+}
+
 // onMessage handles one message from a channel of this namespace. It runs
 // on the adapter's receive goroutine.
 func (ns *nsAdapter) onMessage(kind routeKind, channel string, payload []byte) {
@@ -164,13 +177,10 @@ func (ns *nsAdapter) selection(opts *jsonOpts) riptide.BroadcastOperator {
 
 // onClassicRequest handles a request from `<key>-request#<nsp>#`.
 func (ns *nsAdapter) onClassicRequest(payload []byte) error {
-	js, atts, err := decode(payload)
+	var req wire
+	atts, err := decodeInto(payload, &req)
 	if err != nil {
 		return err
-	}
-	var req wire
-	if err := unmarshal(js, &req); err != nil {
-		return errMalformed
 	}
 	id := req.requestID()
 	switch req.Type {
@@ -346,13 +356,10 @@ func (ns *nsAdapter) broadcastWithAck(rawPacket json.RawMessage, atts [][]byte, 
 
 // onClassicResponse handles a response on a classic response channel.
 func (ns *nsAdapter) onClassicResponse(payload []byte) error {
-	js, atts, err := decode(payload)
+	var resp wire
+	atts, err := decodeInto(payload, &resp)
 	if err != nil {
 		return err
-	}
-	var resp wire
-	if err := unmarshal(js, &resp); err != nil {
-		return errMalformed
 	}
 	id := resp.requestID()
 	ns.mu.Lock()
@@ -428,13 +435,10 @@ func decodeValue(raw json.RawMessage, atts [][]byte) any {
 
 // onClusterMessage handles a sharded message or response.
 func (ns *nsAdapter) onClusterMessage(payload []byte) error {
-	js, atts, err := decode(payload)
+	var m clusterMsg
+	atts, err := decodeInto(payload, &m)
 	if err != nil {
 		return err
-	}
-	var m clusterMsg
-	if err := unmarshal(js, &m); err != nil {
-		return errMalformed
 	}
 	if m.UID == ns.uid || m.Nsp != nil && *m.Nsp != ns.name {
 		ns.ignored()
