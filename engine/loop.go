@@ -39,6 +39,7 @@ type Loop struct {
 	// The turn's WebSocket messages, chained per session (Session.wHead),
 	// and the scratch their frames are gathered into for one writev.
 	wlog      []wentry
+	wtab      []*Prepared // the turn's distinct messages, each retained once
 	iov       [][]byte
 	rng       *rand.ChaCha8
 	sidCount  uint32
@@ -59,10 +60,29 @@ type Loop struct {
 	detachedEP *Endpoint
 }
 
-// wentry is one queued message in a loop's write log.
+// wentry is one queued message in a loop's write log. It holds no
+// pointer: a broadcast to n sessions adds n entries naming one wtab slot,
+// so the log is neither scanned by the GC nor copied with write barriers
+// when it grows, and the message is retained once per turn, not once per
+// recipient (no shared atomic counter per delivery).
 type wentry struct {
-	p    *Prepared
-	next int32 // 1-based index of the session's next entry, 0 = last
+	m    uint32 // 1-based index into the loop's wtab
+	next int32  // 1-based index of the session's next entry, 0 = last
+}
+
+// turnMessage returns p's wtab slot (1-based), adding and retaining it on
+// its first use this turn. A broadcast's recipients follow one another, so
+// looking at the last few slots finds it.
+func (l *Loop) turnMessage(p *Prepared) uint32 {
+	n := len(l.wtab)
+	for i := n - 1; i >= 0 && i >= n-4; i-- {
+		if l.wtab[i] == p {
+			return uint32(i + 1)
+		}
+	}
+	p.Retain()
+	l.wtab = append(l.wtab, p)
+	return uint32(n + 1)
 }
 
 type opKind uint8
@@ -242,12 +262,18 @@ func (l *Loop) flushDirty() {
 		l.dirtySpare = d[:0]
 	}
 	// Every chain has been written or dropped: the log starts over, keeping
-	// its array unless a burst made it huge.
+	// its array unless a burst made it huge, and the turn's messages are
+	// released (writev has copied what the kernel did not take).
 	if cap(l.wlog) > 1<<21 {
 		l.wlog = nil
 	} else {
 		l.wlog = l.wlog[:0]
 	}
+	for i, p := range l.wtab {
+		p.Release()
+		l.wtab[i] = nil
+	}
+	l.wtab = keepSmall(l.wtab)
 }
 
 func (l *Loop) ticker() {

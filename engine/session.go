@@ -248,10 +248,9 @@ func (s *Session) enqueue(p *Prepared) {
 	}
 	s.ep.stats.msgsOut.Add(1)
 	s.ep.stats.bytesOut.Add(uint64(p.Len()))
-	p.Retain()
 	if s.transport == transportWebSocket {
 		l := s.loop
-		l.wlog = append(l.wlog, wentry{p: p})
+		l.wlog = append(l.wlog, wentry{m: l.turnMessage(p)})
 		i := int32(len(l.wlog))
 		if s.wTail != 0 {
 			l.wlog[s.wTail-1].next = i
@@ -264,6 +263,7 @@ func (s *Session) enqueue(p *Prepared) {
 		return
 	}
 	ps := s.poll
+	p.Retain()
 	ps.pq = append(ps.pq, p)
 	ps.pqBytes += p.pollingLen()
 	if ps.pendingGet != nil {
@@ -359,7 +359,7 @@ func (s *Session) flushWS() {
 	l := s.loop
 	iov := l.iov[:0]
 	for i := s.wHead; i != 0; i = l.wlog[i-1].next {
-		iov = append(iov, l.wlog[i-1].p.Frame())
+		iov = append(iov, l.wtab[l.wlog[i-1].m-1].Frame())
 	}
 	l.iov = iov[:0]
 	if c.loop == l {
@@ -379,8 +379,9 @@ func (s *Session) flushWS() {
 	// pieces (see above), with the references it must release once written.
 	refs := make([]*Prepared, 0, len(iov))
 	for i := s.wHead; i != 0; i = l.wlog[i-1].next {
-		refs = append(refs, l.wlog[i-1].p)
-		l.wlog[i-1].p = nil
+		p := l.wtab[l.wlog[i-1].m-1]
+		p.Retain() // the turn's reference ends with the turn; this one with the write
+		refs = append(refs, p)
 	}
 	s.wHead, s.wTail, s.wbytes = 0, 0, 0
 	for i := 0; i < len(iov); i += maxIovec {
@@ -403,13 +404,7 @@ func (s *Session) flushWS() {
 
 // dropWS releases the session's chain of queued messages.
 func (s *Session) dropWS() {
-	l := s.loop
-	for i := s.wHead; i != 0; {
-		e := &l.wlog[i-1]
-		e.p.Release()
-		e.p = nil
-		i = e.next
-	}
+	// The entries' messages are the turn's (released by flushDirty).
 	s.wHead, s.wTail, s.wbytes = 0, 0, 0
 }
 
