@@ -476,14 +476,7 @@ func (ns *nsAdapter) clusterBroadcast(p riptide.ClusterPacket, opts riptide.Broa
 			Data data   `json:"data"`
 		}{ns.uid, ns.name, clusterBroadcast, data{toJSONOpts(opts), packet{2, p.Data, ns.name}, requestID}})
 	}
-	buf := notepack.AppendMapHeader(make([]byte, 0, 96+len(p.Data)), 4)
-	buf = notepack.AppendString(buf, "uid")
-	buf = notepack.AppendString(buf, ns.uid)
-	buf = notepack.AppendString(buf, "nsp")
-	buf = notepack.AppendString(buf, ns.name)
-	buf = notepack.AppendString(buf, "type")
-	buf = notepack.AppendInt(buf, clusterBroadcast)
-	buf = notepack.AppendString(buf, "data")
+	buf := ns.appendClusterHead(make([]byte, 0, 96+len(p.Data)), clusterBroadcast)
 	n := 2
 	if requestID != "" {
 		n++
@@ -501,6 +494,19 @@ func (ns *nsAdapter) clusterBroadcast(p riptide.ClusterPacket, opts riptide.Broa
 		buf = notepack.AppendString(buf, requestID)
 	}
 	return buf, nil
+}
+
+// appendClusterHead starts a msgpack sharded message: {uid, nsp, type,
+// data: …}, up to the data key (the caller appends its value).
+func (ns *nsAdapter) appendClusterHead(buf []byte, typ int) []byte {
+	buf = notepack.AppendMapHeader(buf, 4)
+	buf = notepack.AppendString(buf, "uid")
+	buf = notepack.AppendString(buf, ns.uid)
+	buf = notepack.AppendString(buf, "nsp")
+	buf = notepack.AppendString(buf, ns.name)
+	buf = notepack.AppendString(buf, "type")
+	buf = notepack.AppendInt(buf, int64(typ))
+	return notepack.AppendString(buf, "data")
 }
 
 // clusterJSON encodes a sharded message without binary.

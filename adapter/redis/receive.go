@@ -54,6 +54,15 @@ type nodePacket struct {
 	Nsp  *string         `json:"nsp"`
 }
 
+// parsePacket reads Node's packet object: an EVENT (or BINARY_EVENT).
+func parsePacket(raw json.RawMessage) (nodePacket, error) {
+	var p nodePacket
+	if err := unmarshal(raw, &p); err != nil || p.Type != 2 && p.Type != 5 {
+		return p, errMalformed
+	}
+	return p, nil
+}
+
 var errMalformed = errors.New("riptide/redis: malformed cluster message")
 
 // unmarshal is sonic's (several times encoding/json's speed on this path;
@@ -151,18 +160,15 @@ func (ns *nsAdapter) onClassicBroadcast(channel string, payload []byte) error {
 
 // deliver emits a remote packet to the selected local sockets.
 func (ns *nsAdapter) deliver(rawPacket json.RawMessage, atts [][]byte, opts *jsonOpts) error {
-	var p nodePacket
-	if err := unmarshal(rawPacket, &p); err != nil {
-		return errMalformed
+	p, err := parsePacket(rawPacket)
+	if err != nil {
+		return err
 	}
 	// Classic: the packet names its namespace ("/" when absent, as Node
 	// reads it). Sharded: the message does, the packet does not.
 	if !ns.a.opts.Sharded && (p.Nsp != nil && *p.Nsp != ns.name || p.Nsp == nil && ns.name != "/") {
 		ns.ignored()
 		return nil
-	}
-	if p.Type != 2 && p.Type != 5 {
-		return errMalformed
 	}
 	return ns.selection(opts).EmitPacket(riptide.ClusterPacket{Data: p.Data, Attachments: atts})
 }
@@ -340,12 +346,9 @@ func (ns *nsAdapter) serverSideEmit(data json.RawMessage, ack func(any)) error {
 // broadcastWithAck delivers a remote broadcast whose acks go back to the
 // requester.
 func (ns *nsAdapter) broadcastWithAck(rawPacket json.RawMessage, atts [][]byte, opts *jsonOpts, onCount func(int), onAck func(any)) error {
-	var p nodePacket
-	if err := unmarshal(rawPacket, &p); err != nil {
-		return errMalformed
-	}
-	if p.Type != 2 && p.Type != 5 {
-		return errMalformed
+	p, err := parsePacket(rawPacket)
+	if err != nil {
+		return err
 	}
 	op := ns.selection(opts)
 	if opts == nil || opts.Flags.Timeout == nil {
@@ -492,15 +495,7 @@ func (ns *nsAdapter) onClusterMessage(payload []byte) error {
 // JSON, or msgpack when it holds binary.
 func (ns *nsAdapter) clusterAck(uid, id string, v any) {
 	if hasBinary(v) {
-		buf := notepack.AppendMapHeader(nil, 4)
-		buf = notepack.AppendString(buf, "uid")
-		buf = notepack.AppendString(buf, ns.uid)
-		buf = notepack.AppendString(buf, "nsp")
-		buf = notepack.AppendString(buf, ns.name)
-		buf = notepack.AppendString(buf, "type")
-		buf = notepack.AppendInt(buf, clusterBroadcastAck)
-		buf = notepack.AppendString(buf, "data")
-		buf = notepack.AppendMapHeader(buf, 2)
+		buf := notepack.AppendMapHeader(ns.appendClusterHead(nil, clusterBroadcastAck), 2)
 		buf = notepack.AppendString(buf, "requestId")
 		buf = notepack.AppendString(buf, id)
 		buf = notepack.AppendString(buf, "packet")
