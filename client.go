@@ -20,7 +20,6 @@ type client struct {
 	// A BINARY_EVENT/BINARY_ACK waiting for its attachments (PROTOCOL.md §12).
 	pending     *pendingBinary
 	argsScratch [][]byte
-	decodeOpts  codec.DecodeOptions
 }
 
 type pendingBinary struct {
@@ -32,7 +31,6 @@ type pendingBinary struct {
 
 func newClient(srv *Server, sess *engine.Session) *client {
 	c := &client{srv: srv, sess: sess}
-	c.decodeOpts.MaxAttachments = srv.cfg.MaxAttachments
 	c.connectTo = sess.Loop().NewTimer(c.onConnectTimeout)
 	c.connectTo.Reset(srv.cfg.ConnectTimeout)
 	return c
@@ -109,7 +107,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		return
 	}
 	var pkt codec.Packet
-	if err := c.decodeOpts.DecodePacket(data, &pkt); err != nil {
+	if err := c.srv.decodeOpts.DecodePacket(data, &pkt); err != nil {
 		c.protocolError()
 		return
 	}
@@ -118,7 +116,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		// Keep a copy: the attachments arrive in later reads.
 		text := append([]byte(nil), data...)
 		var p2 codec.Packet
-		_ = c.decodeOpts.DecodePacket(text, &p2)
+		_ = c.srv.decodeOpts.DecodePacket(text, &p2)
 		c.pending = &pendingBinary{text: text, pkt: p2}
 		if c.binTimer == nil {
 			c.binTimer = c.sess.Loop().NewTimer(func() {
@@ -176,25 +174,33 @@ func (c *client) onConnect(name string, auth []byte) {
 	}
 	s := newSocket(nsp, c, auth)
 	c.sockets = append(c.sockets, s)
-	nsp.runMiddlewares(s, func(err error) {
-		if c.closed || c.socket(name) != s {
-			return
+	if !nsp.hasMiddlewares() {
+		c.middlewaresDone(s, name, nil) // no closure per connection
+		return
+	}
+	nsp.runMiddlewares(s, func(err error) { c.middlewaresDone(s, name, err) })
+}
+
+// middlewaresDone completes the CONNECT of s to namespace name once its
+// middlewares passed (err nil) or refused it.
+func (c *client) middlewaresDone(s *Socket, name string, err error) {
+	if c.closed || c.socket(name) != s {
+		return
+	}
+	if err != nil {
+		c.remove(s)
+		msg, data := err.Error(), any(nil)
+		if ce, ok := err.(*ConnectError); ok {
+			data = ce.Data
 		}
-		if err != nil {
-			c.remove(s)
-			msg, data := err.Error(), any(nil)
-			if ce, ok := err.(*ConnectError); ok {
-				data = ce.Data
-			}
-			c.sendConnectError(name, msg, data)
-			return
-		}
-		if c.connectTo != nil {
-			c.connectTo.Stop()
-			c.connectTo = nil // connected: the timer's memory goes (the timeout is not re-armed)
-		}
-		s.onConnect()
-	})
+		c.sendConnectError(name, msg, data)
+		return
+	}
+	if c.connectTo != nil {
+		c.connectTo.Stop()
+		c.connectTo = nil // connected: the timer's memory goes (the timeout is not re-armed)
+	}
+	s.onConnect()
 }
 
 func (c *client) sendConnectError(nsp, msg string, data any) {

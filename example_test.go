@@ -148,3 +148,35 @@ func ExampleBroadcastOperator() {
 	// except(a):         [bob]
 	// alice got: 42["news","only alice"]
 }
+
+// ExampleServer_OnEvent registers a handler once for every socket of the
+// default namespace: no closure per socket, which matters when a server
+// holds many idle connections.
+func ExampleServer_OnEvent() {
+	srv := riptide.New(riptide.Config{})
+	srv.OnEvent("whoami", func(s *riptide.Socket, _ riptide.Args, ack riptide.Ack) {
+		if ack != nil {
+			ack(s.Handshake().Query.Get("name"))
+		}
+	})
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	c, br, _, err := ws.Dial(context.Background(), "ws://"+srv.Addr().String()+"/socket.io/?EIO=4&transport=websocket&name=ada")
+	if err != nil {
+		panic(err)
+	}
+	cl := &wsClient{c: c, r: c}
+	if br != nil {
+		cl.r = io.MultiReader(br, c)
+	}
+	cl.read() // the Engine.IO open packet
+	cl.send("40")
+	cl.read() // CONNECT
+	cl.send(`421["whoami"]`)
+	fmt.Println(cl.read())
+	// Output:
+	// 431["ada"]
+}

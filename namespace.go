@@ -2,6 +2,8 @@ package riptide
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +33,9 @@ type Namespace struct {
 	onConn      []func(*Socket)
 	sockets     map[string]*Socket
 	serverSide  map[string][]ServerSideHandler
+	// events is OnEvent's table, copied on write so that a dispatch reads
+	// it with one atomic load.
+	events atomic.Pointer[eventTable]
 
 	ackIDs  atomic.Int64
 	adapter NamespaceAdapter // the cluster; MemoryAdapter on a single node
@@ -72,6 +77,32 @@ func (n *Namespace) OnConnection(fn func(s *Socket)) {
 	n.mu.Unlock()
 }
 
+// OnEvent adds a handler for event on every socket of the namespace, those
+// connected now and later. It is the memory-lean alternative to calling
+// Socket.On in a connection handler: the handler is stored once for the
+// namespace, not once per socket (on an idle connection the per-socket
+// closures would be a good part of its cost). Handlers added with OnEvent
+// run before the socket's own, in the order added, on the socket's loop.
+func (n *Namespace) OnEvent(event string, fn SocketEventHandler) {
+	n.mu.Lock()
+	n.events.Store(n.events.Load().with(event, fn))
+	n.mu.Unlock()
+}
+
+// eventHandlers is the parent's OnEvent handlers for event, then the
+// namespace's own. The common case (no parent) allocates nothing.
+func (n *Namespace) eventHandlers(event string) []SocketEventHandler {
+	own := n.events.Load().get(event)
+	if n.parent == nil {
+		return own
+	}
+	inherited := n.parent.events.Load().get(event)
+	if len(inherited) == 0 {
+		return own
+	}
+	return append(slices.Clip(inherited), own...)
+}
+
 // Socket returns the connected socket with that id, or nil.
 func (n *Namespace) Socket(id string) *Socket {
 	n.mu.RLock()
@@ -111,6 +142,22 @@ func (n *Namespace) connectionHandlers() []func(*Socket) {
 	out = append(out, n.onConn...)
 	n.mu.RUnlock()
 	return out
+}
+
+// hasMiddlewares reports whether a socket connecting to n passes through
+// any middleware (its own or its parent's).
+func (n *Namespace) hasMiddlewares() bool {
+	if n.parent != nil {
+		n.parent.mu.RLock()
+		k := len(n.parent.middlewares)
+		n.parent.mu.RUnlock()
+		if k > 0 {
+			return true
+		}
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.middlewares) > 0
 }
 
 // runMiddlewares runs the chain, then done with the first error or nil.
@@ -299,7 +346,35 @@ type ParentNamespace struct {
 	mu          sync.RWMutex
 	middlewares []Middleware
 	onConn      []func(*Socket)
+	events      atomic.Pointer[eventTable]
 	children    map[string]*Namespace
+}
+
+// SocketEventHandler handles an event received by any socket of a namespace
+// (Namespace.OnEvent): s is the socket that received it; args and ack are
+// as for EventHandler.
+type SocketEventHandler func(s *Socket, args Args, ack Ack)
+
+// eventTable maps event names to their namespace-wide handlers. It is
+// immutable once published: with returns a modified copy.
+type eventTable map[string][]SocketEventHandler
+
+// with returns a copy of t (nil is empty) with fn added to event's handlers.
+func (t *eventTable) with(event string, fn SocketEventHandler) *eventTable {
+	out := eventTable{}
+	if t != nil {
+		maps.Copy(out, *t)
+	}
+	out[event] = append(slices.Clip(out[event]), fn)
+	return &out
+}
+
+// get returns event's handlers; t may be nil.
+func (t *eventTable) get(event string) []SocketEventHandler {
+	if t == nil {
+		return nil
+	}
+	return (*t)[event]
 }
 
 func newParentNamespace(srv *Server, fn func(string, Args) bool) *ParentNamespace {
@@ -310,6 +385,14 @@ func newParentNamespace(srv *Server, fn func(string, Args) bool) *ParentNamespac
 func (p *ParentNamespace) Use(mw Middleware) {
 	p.mu.Lock()
 	p.middlewares = append(p.middlewares, mw)
+	p.mu.Unlock()
+}
+
+// OnEvent adds a handler for event on every socket of every child
+// namespace (see Namespace.OnEvent); they run before the child's own.
+func (p *ParentNamespace) OnEvent(event string, fn SocketEventHandler) {
+	p.mu.Lock()
+	p.events.Store(p.events.Load().with(event, fn))
 	p.mu.Unlock()
 }
 

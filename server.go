@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/engine"
 )
 
@@ -29,11 +30,15 @@ type Server struct {
 
 	root  *Namespace
 	stats serverStats
+	// decodeOpts are the packet limits every client decodes with (one copy
+	// here, not one per connection).
+	decodeOpts codec.DecodeOptions
 }
 
 // New returns a server with the default namespace "/" declared.
 func New(cfg Config) *Server {
 	srv := &Server{cfg: cfg.withDefaults(), nsps: map[string]*Namespace{}}
+	srv.decodeOpts.MaxAttachments = srv.cfg.MaxAttachments
 	srv.eng = engine.NewServer()
 	srv.ep = srv.eng.Handle(srv.cfg.engineConfig(), (*engineHandler)(srv))
 	srv.root = srv.Of("/")
@@ -190,6 +195,10 @@ func (srv *Server) Sockets() *Namespace { return srv.root }
 
 // Use adds a middleware to the default namespace.
 func (srv *Server) Use(mw Middleware) { srv.root.Use(mw) }
+
+// OnEvent adds a handler for event on every socket of the default namespace
+// (see Namespace.OnEvent).
+func (srv *Server) OnEvent(event string, fn SocketEventHandler) { srv.root.OnEvent(event, fn) }
 
 // OnConnection adds a connection handler to the default namespace.
 func (srv *Server) OnConnection(fn func(s *Socket)) { srv.root.OnConnection(fn) }

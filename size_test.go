@@ -12,7 +12,7 @@ func TestSocketSize(t *testing.T) {
 	if got := unsafe.Sizeof(Socket{}); got > 144 {
 		t.Errorf("Socket is %d bytes, want <= 144 (the 144-byte size class)", got)
 	}
-	if got := unsafe.Sizeof(client{}); got > 128 {
-		t.Errorf("client is %d bytes, want <= 128", got)
+	if got := unsafe.Sizeof(client{}); got > 96 {
+		t.Errorf("client is %d bytes, want <= 96", got)
 	}
 }

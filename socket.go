@@ -59,9 +59,13 @@ type Socket struct {
 	// Data is free for the application (Node's socket.data).
 	Data any
 
-	mu       sync.Mutex
-	rooms    []string    // a snapshot of the shard, for Rooms and FetchSockets
-	handlers []*listener // few per socket: a slice beats a map in memory
+	mu    sync.Mutex
+	rooms []string // a snapshot of the shard, for Rooms and FetchSockets
+	// handlers is appended to in place (a reader's shorter copy of the
+	// header never sees the new element) and copied on removal, so a
+	// dispatch iterates it without the lock. By value: few per socket, and
+	// a slice beats a map and a pointer per listener in memory.
+	handlers []listener
 
 	// x holds what many sockets never use, allocated on first use: an idle
 	// socket is most of what a connection costs (TestSocketSize).
@@ -114,8 +118,14 @@ func (s *Socket) pendingAcks() map[int64]*pendingAck {
 type listener struct {
 	event string
 	fn    EventHandler
-	once  bool
+	// once is non-nil for a handler called at most once: a mark unique to
+	// this listener, which removeListener finds it by.
+	once *onceMark
 }
+
+// onceMark identifies a Once listener (a non-zero size: distinct
+// allocations of a zero-size type may share an address).
+type onceMark struct{ _ byte }
 
 type pendingAck struct {
 	cb    AckCallback
@@ -198,16 +208,19 @@ func (s *Socket) On(event string, fn EventHandler) { s.addListener(event, fn, fa
 func (s *Socket) Once(event string, fn EventHandler) { s.addListener(event, fn, true) }
 
 func (s *Socket) addListener(event string, fn EventHandler, once bool) {
+	l := listener{event: event, fn: fn}
+	if once {
+		l.once = new(onceMark)
+	}
 	s.mu.Lock()
-	// Copy on write: dispatch iterates without the lock.
-	s.handlers = append(slices.Clip(s.handlers), &listener{event: event, fn: fn, once: once})
+	s.handlers = append(s.handlers, l) // in place: see Socket.handlers
 	s.mu.Unlock()
 }
 
 // Off removes every handler of event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	s.handlers = slices.DeleteFunc(slices.Clone(s.handlers), func(l *listener) bool { return l.event == event })
+	s.handlers = slices.DeleteFunc(slices.Clone(s.handlers), func(l listener) bool { return l.event == event })
 	s.mu.Unlock()
 }
 
@@ -690,21 +703,26 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 	for _, fn := range anyIn {
 		s.safely("any", func() { fn(name, args) })
 	}
+	for _, fn := range s.nsp.eventHandlers(name) {
+		s.safely(name, func() { fn(s, args, ack) })
+	}
 	for _, l := range ls {
 		if l.event != name {
 			continue
 		}
-		if l.once {
-			s.removeListener(l)
+		if l.once != nil {
+			s.removeListener(l.once)
 		}
 		s.safely(name, func() { l.fn(args, ack) })
 	}
 }
 
-func (s *Socket) removeListener(l *listener) {
+// removeListener removes the Once listener marked once. It copies: a
+// dispatch may be iterating the current slice.
+func (s *Socket) removeListener(once *onceMark) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := slices.Index(s.handlers, l); i >= 0 {
+	if i := slices.IndexFunc(s.handlers, func(l listener) bool { return l.once == once }); i >= 0 {
 		s.handlers = slices.Delete(slices.Clone(s.handlers), i, i+1)
 	}
 }

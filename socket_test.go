@@ -337,3 +337,63 @@ func TestJoinInMiddleware(t *testing.T) {
 	}
 	expect(t, cl, `42["all"]`)
 }
+
+// TestNamespaceOnEvent: handlers added with OnEvent (server, namespace,
+// parent namespace) run for every socket, before the socket's own, with
+// the socket that received the event; one added later reaches sockets
+// already connected; Once listeners are removed by identity, not by name.
+func TestNamespaceOnEvent(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	record := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
+	ready := make(chan *riptide.Socket, 4)
+	var parent *riptide.ParentNamespace
+	srv := listen(t, riptide.Config{}, func(s *riptide.Server) {
+		s.OnEvent("ping", func(sock *riptide.Socket, args riptide.Args, ack riptide.Ack) {
+			n, _ := riptide.Arg[int](args, 0)
+			record("ns:" + sock.Namespace().Name() + ":" + strconv.Itoa(n))
+			if ack != nil {
+				ack(sock.ID())
+			}
+		})
+		s.OnConnection(func(sock *riptide.Socket) {
+			sock.On("ping", func(riptide.Args, riptide.Ack) { record("own") })
+			sock.Once("ping", func(riptide.Args, riptide.Ack) { record("once-a") })
+			sock.Once("ping", func(riptide.Args, riptide.Ack) { record("once-b") })
+			ready <- sock
+		})
+		parent = s.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`))
+		parent.OnEvent("ping", func(sock *riptide.Socket, _ riptide.Args, _ riptide.Ack) {
+			record("parent:" + sock.Namespace().Name())
+		})
+		parent.OnConnection(func(sock *riptide.Socket) { ready <- sock })
+	})
+	cl := dial(srv, "")
+	sock := <-ready
+	cl.send(`421["ping",1]`)
+	expect(t, cl, `431["`+sock.ID()+`"]`)
+	cl.send(`422["late"]`) // no handler yet: no reply
+	cl.send(`425["ping",2]`)
+	expect(t, cl, `435["`+sock.ID()+`"]`) // "late" was handled (by nobody) before
+	srv.Of("/").OnEvent("late", func(_ *riptide.Socket, _ riptide.Args, ack riptide.Ack) { ack("added later") })
+	cl.send(`423["late"]`)
+	expect(t, cl, `433["added later"]`)
+
+	cl.send(`40/dyn-7,`)
+	if got := cl.read(); !strings.HasPrefix(got, `40/dyn-7,{"sid":"`) {
+		t.Fatalf("connect to /dyn-7: %q", got)
+	}
+	child := <-ready
+	child.Namespace().OnEvent("ping", func(_ *riptide.Socket, _ riptide.Args, ack riptide.Ack) {
+		record("child")
+		ack()
+	})
+	cl.send(`42/dyn-7,4["ping"]`)
+	expect(t, cl, `43/dyn-7,4[]`)
+	mu.Lock()
+	defer mu.Unlock()
+	want := "ns:/:1 own once-a once-b ns:/:2 own parent:/dyn-7 child"
+	if got := strings.Join(seen, " "); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

@@ -69,17 +69,34 @@ func newConn(c gnet.Conn, l *Loop, enrolled bool) *conn {
 // auxState returns the connection's aux, making one if frame mode dropped it.
 func (cn *conn) auxState() *connAux {
 	if cn.aux == nil {
-		cn.aux = &connAux{}
+		l := cn.loop
+		if k := len(l.freeAux); k > 0 {
+			cn.aux = l.freeAux[k-1]
+			l.freeAux[k-1] = nil
+			l.freeAux = l.freeAux[:k-1]
+		} else {
+			cn.aux = &connAux{}
+		}
 		cn.aux.timer.owner = cn
 	}
 	return cn.aux
 }
 
-// toFrameMode drops the HTTP state once the connection is a WebSocket.
+// maxFreeAux bounds a loop's free list of connAux (~80 B each).
+const maxFreeAux = 1024
+
+// toFrameMode drops the HTTP state once the connection is a WebSocket,
+// into the loop's free list: the next connection's HTTP phase reuses it.
+// Callers hold no other reference to it (both call sites are done with
+// HTTP).
 func (cn *conn) toFrameMode() {
 	if a := cn.aux; a != nil {
 		a.timer.Stop()
 		cn.aux = nil
+		if l := cn.loop; len(l.freeAux) < maxFreeAux {
+			*a = connAux{}
+			l.freeAux = append(l.freeAux, a)
+		}
 	}
 }
 

@@ -46,6 +46,11 @@ type Loop struct {
 	slots     []*Session
 	freeSlots []uint32
 	nSessions int
+	// freeAux recycles the HTTP state WebSocket connections drop after
+	// their 101 (conn.toFrameMode): every handshake would otherwise leave
+	// one as garbage, and garbage is resident memory until the GC and the
+	// scavenger catch up.
+	freeAux []*connAux
 
 	// Scratch space, loop-only: the request being parsed and buffers for
 	// building answers.

@@ -4,12 +4,16 @@
 // bench/README.md on namespace "/". Its Node.js twin, bench/node/server.js,
 // implements the same contract on socket.io 4.8.
 //
-//	go run ./bench/server -addr 127.0.0.1:3000 [-loops N] [-cpuprofile FILE]
+//	go run ./bench/server -addr 127.0.0.1:3000 [-loops N] [-cpuprofile FILE] [-memprofile FILE]
 //	    [-redis redis://127.0.0.1:6379/0 [-sharded] [-mode dynamic|static|dynamic-private]]
 //
 // With -redis the server joins a cluster through adapter/redis (the wire
 // format of Node's @socket.io/redis-adapter; -sharded for its sharded
 // adapter): broadcasts reach the clients of every node.
+//
+// With -memprofile, every SIGUSR1 writes a heap profile (after a GC) to
+// FILE: send it while the load generator holds its connections to see what
+// an idle connection costs.
 //
 // It prints one line, "listening on ADDR", once it listens, and exits
 // cleanly (srv.Close()) on SIGINT or SIGTERM.
@@ -35,6 +39,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -65,6 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address (port 0 picks a free one)")
 	loops := fs.Int("loops", 0, "number of event loops (0: one per core)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	memprofile := fs.String("memprofile", "", "write a heap profile to this file on each SIGUSR1")
 	redisURL := fs.String("redis", "", "join a cluster through Redis at this URL (redis://host:port[/db])")
 	sharded := fs.Bool("sharded", false, "with -redis: the sharded adapter (SPUBLISH/SSUBSCRIBE, Redis 7)")
 	mode := fs.String("mode", "dynamic", "with -sharded: subscription mode dynamic|static|dynamic-private")
@@ -88,6 +94,20 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+
+	if *memprofile != "" {
+		runtime.MemProfileRate = 1 // every allocation: per-connection costs are a few hundred bytes
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		defer signal.Stop(usr1)
+		go func() {
+			for range usr1 {
+				if err := writeHeapProfile(*memprofile); err != nil {
+					fmt.Fprintln(os.Stderr, "server: -memprofile:", err)
+				}
+			}
+		}()
 	}
 
 	var adapter riptide.Adapter
@@ -134,4 +154,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "listening on %s\n", a.srv.Addr())
 	<-ctx.Done()
 	return a.close()
+}
+
+// writeHeapProfile writes the heap profile of what is live after a GC.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "server: heap profile: rss %d, heap alloc %d, inuse %d, idle %d, released %d, stacks %d, sys %d, gc sys %d, other sys %d\n",
+		rss(), ms.HeapAlloc, ms.HeapInuse, ms.HeapIdle, ms.HeapReleased, ms.StackInuse, ms.Sys, ms.GCSys, ms.OtherSys)
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
