@@ -16,6 +16,10 @@ type fakeConn struct {
 	in        []byte
 	out       int
 	ctx       any
+	// With record set, calls records each Write and Writev: the bytes
+	// (copied) and which (off by default: allocation tests use fakeConn).
+	record bool
+	calls  []fakeWrite
 	addr      net.Addr // RemoteAddr; a zero TCPAddr when nil
 }
 
@@ -30,6 +34,9 @@ func (f *fakeConn) InboundBuffered() int       { return len(f.in) }
 func (f *fakeConn) OutboundBuffered() int      { return 0 }
 func (f *fakeConn) Write(b []byte) (int, error) {
 	f.out += len(b)
+	if f.record {
+		f.calls = append(f.calls, fakeWrite{b: bytes.Clone(b)})
+	}
 	return len(b), nil
 }
 func (f *fakeConn) Writev(bs [][]byte) (int, error) {
@@ -38,7 +45,16 @@ func (f *fakeConn) Writev(bs [][]byte) (int, error) {
 		n += len(b)
 	}
 	f.out += n
+	if f.record {
+		f.calls = append(f.calls, fakeWrite{b: bytes.Join(bs, nil), vectored: true})
+	}
 	return n, nil
+}
+
+// fakeWrite is one Write or Writev a fakeConn received.
+type fakeWrite struct {
+	b        []byte
+	vectored bool
 }
 func (f *fakeConn) Context() any     { return f.ctx }
 func (f *fakeConn) SetContext(c any) { f.ctx = c }

@@ -41,6 +41,7 @@ type Loop struct {
 	wlog      []wentry
 	wtab      []*Prepared // the turn's distinct messages, each retained once
 	iov       [][]byte
+	gather    []byte // flushWS's buffer for one session's small frames
 	rng       *rand.ChaCha8
 	sidCount  uint32
 	slots     []*Session
@@ -222,6 +223,13 @@ func (l *Loop) leave() {
 			ops[i] = op{}
 		}
 		l.spare = ops[:0]
+		// Write what this batch queued before taking the next: a producer
+		// that keeps posting (a burst from another goroutine) would
+		// otherwise hold every write back until it pauses, the write log
+		// growing with the whole backlog and the first message waiting for
+		// the last. The next batch is whatever came in meanwhile, so a busy
+		// producer still gets many messages per write.
+		l.flushDirty()
 	}
 }
 
@@ -278,7 +286,11 @@ func (l *Loop) flushDirty() {
 		p.Release()
 		l.wtab[i] = nil
 	}
-	l.wtab = keepSmall(l.wtab)
+	if cap(l.wtab) > 1<<16 {
+		l.wtab = nil
+	} else {
+		l.wtab = l.wtab[:0]
+	}
 }
 
 func (l *Loop) ticker() {

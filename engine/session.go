@@ -16,6 +16,10 @@ import (
 // maxIovec is IOV_MAX on Linux: the most buffers one writev takes.
 const maxIovec = 1024
 
+// maxGather is the most queued bytes flushWS copies into one buffer for a
+// single write; a larger backlog goes out with writev, uncopied.
+const maxGather = 256 << 10
+
 type transportKind uint8
 
 const (
@@ -357,6 +361,29 @@ func (s *Session) flushWS() {
 		return
 	}
 	l := s.loop
+	if c.loop == l && s.wbytes <= maxGather {
+		// Small frames are copied into one buffer and written with one
+		// write(2): cheaper than writev's per-buffer work (in the kernel,
+		// and x/sys/unix allocates the iovec array on every call), and a
+		// copy of a few hundred bytes is noise. gnet copies whatever the
+		// kernel does not take, so the buffer is reused at once.
+		var out []byte
+		if e := l.wlog[s.wHead-1]; e.next == 0 {
+			out = l.wtab[e.m-1].Frame() // one message: no copy
+		} else {
+			out = l.gather[:0]
+			for i := s.wHead; i != 0; i = l.wlog[i-1].next {
+				out = append(out, l.wtab[l.wlog[i-1].m-1].Frame()...)
+			}
+			l.gather = out[:0]
+		}
+		_, _ = c.gc.Write(out)
+		s.dropWS()
+		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.overSince != 0 {
+			s.checkBuffered(out)
+		}
+		return
+	}
 	iov := l.iov[:0]
 	for i := s.wHead; i != 0; i = l.wlog[i-1].next {
 		iov = append(iov, l.wtab[l.wlog[i-1].m-1].Frame())
