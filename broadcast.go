@@ -162,18 +162,31 @@ func encodeClusterPacket(nsp string, id int64, p ClusterPacket) ([]*engine.Prepa
 // It takes over the caller's references.
 func (b BroadcastOperator) deliver(msgs []*engine.Prepared, onLoop func(l *engine.Loop, s *engine.Session)) {
 	loops := b.nsp.srv.eng.Loops()
+	// One task for every loop: a closure per loop would be an allocation
+	// each, per broadcast.
+	t := &deliverTask{b: b, msgs: msgs, onLoop: onLoop}
 	for _, l := range loops {
 		for _, p := range msgs {
 			p.Retain()
 		}
-		l.Post(func() {
-			b.deliverOnLoop(l, msgs, onLoop)
-			for _, p := range msgs {
-				p.Release()
-			}
-		})
+		l.PostTask(t)
 	}
 	for _, p := range msgs {
+		p.Release()
+	}
+}
+
+// deliverTask is a broadcast's work on each loop: deliver, then drop the
+// loop's references to the messages.
+type deliverTask struct {
+	b      BroadcastOperator
+	msgs   []*engine.Prepared
+	onLoop func(l *engine.Loop, s *engine.Session)
+}
+
+func (t *deliverTask) RunOn(l *engine.Loop) {
+	t.b.deliverOnLoop(l, t.msgs, t.onLoop)
+	for _, p := range t.msgs {
 		p.Release()
 	}
 }

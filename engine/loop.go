@@ -94,7 +94,7 @@ func (l *Loop) turnMessage(p *Prepared) uint32 {
 type opKind uint8
 
 const (
-	opFunc opKind = iota + 1
+	opTask opKind = iota + 1
 	opSend
 	opClose
 	opPollGet
@@ -111,7 +111,7 @@ type op struct {
 	kind   opKind
 	s      *Session
 	p      *Prepared
-	fn     func()
+	task   Task
 	c      *conn
 	body   []byte
 	binary bool
@@ -132,7 +132,25 @@ func (l *Loop) Index() int { return l.index }
 
 // Post runs fn on the loop, after the work already queued. Goroutine-safe.
 // From the loop itself, fn runs when the current callback ends.
-func (l *Loop) Post(fn func()) { l.post(op{kind: opFunc, fn: fn}) }
+func (l *Loop) Post(fn func()) { l.post(op{kind: opTask, task: funcTask(fn)}) }
+
+// funcTask runs a plain function as a Task (a func is pointer-shaped: the
+// conversion allocates nothing).
+type funcTask func()
+
+func (f funcTask) RunOn(*Loop) { f() }
+
+// Task is work for a loop that carries its own state (PostTask): one value
+// can be posted to every loop, where a closure per loop would each be an
+// allocation.
+type Task interface {
+	// RunOn runs on loop l.
+	RunOn(l *Loop)
+}
+
+// PostTask runs t.RunOn(l) on the loop, after the work already queued, as
+// Post. Goroutine-safe.
+func (l *Loop) PostTask(t Task) { l.post(op{kind: opTask, task: t}) }
 
 // NewTimer returns a stopped timer that calls fn on the loop. Loop-only.
 func (l *Loop) NewTimer(fn func()) *Timer {
@@ -235,8 +253,8 @@ func (l *Loop) leave() {
 
 func (l *Loop) run(o *op) {
 	switch o.kind {
-	case opFunc:
-		o.fn()
+	case opTask:
+		o.task.RunOn(l)
 	case opSend:
 		o.s.enqueue(o.p)
 		o.p.Release()
