@@ -56,6 +56,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +76,10 @@ type Run struct {
 	Started       time.Time `json:"started"`
 	// Args are the generator's arguments (the URL and pid excepted).
 	Args []string `json:"args"`
+	// TimeWait is the machine's TCP sockets in TIME_WAIT when the run
+	// started (/proc/net/sockstat; -1 when unknown): handshake runs wait for
+	// the earlier runs' to drain first (see waitTimeWait).
+	TimeWait int `json:"time_wait"`
 	// ServerCrashed: the server process was gone when the run ended.
 	ServerCrashed bool `json:"server_crashed,omitempty"`
 	// Error is why the run produced no (or a partial) result.
@@ -236,7 +241,8 @@ func main() {
 	defer stop()
 
 	tmp := filepath.Join(root, "bench", "results", "tmp")
-	b := &bench{root: root, tmp: tmp, profile: *profile, runTimeout: *runTO, machine: machine()}
+	b := &bench{root: root, tmp: tmp, profile: *profile, runTimeout: *runTO, machine: machine(),
+		drainTimeWait: *size == "full"}
 	if err := b.prepare(ctx, split(*servers)); err != nil {
 		fatal(err)
 	}
@@ -329,6 +335,61 @@ type bench struct {
 	profile    bool
 	runTimeout time.Duration
 	machine    string
+	// drainTimeWait: handshake runs wait for TIME_WAIT to drain (full
+	// size; a smoke does not wait).
+	drainTimeWait bool
+}
+
+// maxTimeWait is how many TIME_WAIT sockets a handshake run may start with.
+// The generator connects without choosing its ports, and Linux's search for
+// a free one walks the ports in use, TIME_WAIT included: after a conns or
+// fanout run has left tens of thousands, a connect(2) costs several times
+// more and the generator, not the server, sets the handshake rate (the
+// 2026-11-27-b run: 600 µs of generator CPU per handshake, against ~200 µs
+// on a drained machine). Every server's run starts from the same state.
+const maxTimeWait = 2000
+
+// waitTimeWait waits until the machine has at most max sockets in
+// TIME_WAIT, or limit passed (Linux keeps one for 60 s).
+func waitTimeWait(ctx context.Context, max int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for n := timeWait(); n > max && time.Now().Before(deadline) && ctx.Err() == nil; n = timeWait() {
+		time.Sleep(time.Second)
+	}
+}
+
+// timeWait is the number of TCP sockets in TIME_WAIT (IPv4 and IPv6), from
+// /proc/net/sockstat{,6}; -1 when unreadable.
+func timeWait() int {
+	total, ok := 0, false
+	for _, f := range []string{"/proc/net/sockstat", "/proc/net/sockstat6"} {
+		if b, err := os.ReadFile(f); err == nil {
+			if n, found := parseTimeWait(string(b)); found {
+				total, ok = total+n, true
+			}
+		}
+	}
+	if !ok {
+		return -1
+	}
+	return total
+}
+
+// parseTimeWait reads the "tw" field of the TCP line of a sockstat file.
+func parseTimeWait(sockstat string) (n int, ok bool) {
+	for line := range strings.Lines(sockstat) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || (fields[0] != "TCP:" && fields[0] != "TCP6:") {
+			continue
+		}
+		for i := 1; i+1 < len(fields); i += 2 {
+			if fields[i] == "tw" {
+				v, err := strconv.Atoi(fields[i+1])
+				return v, err == nil
+			}
+		}
+	}
+	return 0, false
 }
 
 // prepare builds the generator and the Go server and installs the Node
@@ -440,8 +501,11 @@ func (b *bench) cmd(ctx context.Context, dir string, name string, args ...string
 
 // run runs configuration c once against a fresh process of srv.
 func (b *bench) run(ctx context.Context, srv server, c config) *Run {
+	if c.scenario == "handshake" && b.drainTimeWait {
+		waitTimeWait(ctx, maxTimeWait, 75*time.Second)
+	}
 	r := &Run{Server: srv.name, ServerVersion: srv.version, Scenario: c.scenario, Label: c.label,
-		Started: time.Now().UTC(), Args: c.args, Machine: b.machine}
+		Started: time.Now().UTC(), Args: c.args, Machine: b.machine, TimeWait: timeWait()}
 	ctx, cancel := context.WithTimeout(ctx, b.runTimeout)
 	defer cancel()
 	logDir := filepath.Join(b.tmp, "logs")
