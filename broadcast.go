@@ -237,12 +237,12 @@ func (b BroadcastOperator) selector(l *engine.Loop, ls *loopState) room.Selector
 	ls.toSlots = ls.toSlots[:0]
 	ls.exSlots = ls.exSlots[:0]
 	for _, r := range b.rooms {
-		if s := b.nsp.Socket(r); s != nil && s.loop == l {
+		if s := b.nsp.Socket(r); s != nil && s.loop() == l {
 			ls.toSlots = append(ls.toSlots, s.slot)
 		}
 	}
 	for _, r := range b.except {
-		if s := b.nsp.Socket(r); s != nil && s.loop == l {
+		if s := b.nsp.Socket(r); s != nil && s.loop() == l {
 			ls.exSlots = append(ls.exSlots, s.slot)
 		}
 	}

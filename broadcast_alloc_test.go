@@ -82,12 +82,12 @@ func TestBroadcastReachesExactlyTheSelection(t *testing.T) {
 	joinAll(l, socks, func(i int) []string { return rooms[i] })
 	before := make([]int64, len(socks))
 	for i, s := range socks {
-		before[i] = s.sess.Written()
+		before[i] = s.client.sess.Written()
 	}
 	broadcastOnce(srv.To("a", "b").Except("c").Except(socks[2].ID()), l)
 	want := []bool{true, true, false, false, false, false}
 	for i, s := range socks {
-		got := s.sess.Written() > before[i]
+		got := s.client.sess.Written() > before[i]
 		if got != want[i] {
 			t.Errorf("socket %d (rooms %v): received=%v, want %v", i, rooms[i], got, want[i])
 		}

@@ -14,12 +14,16 @@ type client struct {
 	sess      *engine.Session
 	sockets   []*Socket     // connecting or connected, one per namespace (few: a slice)
 	connectTo *engine.Timer // until the first namespace connects; then nil
-	binTimer  *engine.Timer // bounds the wait for pending attachments
-	closed    bool
+	// bin is the binary packet state, made on the first BINARY_EVENT or
+	// BINARY_ACK: most connections never send one.
+	bin    *binaryState
+	closed bool
+}
 
-	// A BINARY_EVENT/BINARY_ACK waiting for its attachments (PROTOCOL.md §12).
-	pending     *pendingBinary
-	argsScratch [][]byte
+// binaryState is a client's state for binary packets (PROTOCOL.md §12).
+type binaryState struct {
+	pending *pendingBinary // a BINARY_* waiting for its attachments, or nil
+	timer   *engine.Timer  // bounds the wait for pending attachments
 }
 
 type pendingBinary struct {
@@ -27,6 +31,14 @@ type pendingBinary struct {
 	pkt  codec.Packet
 	att  [][]byte
 	size int
+}
+
+// pendingBin is the binary packet waiting for attachments, or nil.
+func (c *client) pendingBin() *pendingBinary {
+	if c.bin == nil {
+		return nil
+	}
+	return c.bin.pending
 }
 
 func newClient(srv *Server, sess *engine.Session) *client {
@@ -64,10 +76,10 @@ func (c *client) onClose(reason string) {
 	if c.connectTo != nil {
 		c.connectTo.Stop()
 	}
-	if c.binTimer != nil {
-		c.binTimer.Stop()
+	if c.bin != nil {
+		c.bin.timer.Stop()
+		c.bin.pending = nil
 	}
-	c.pending = nil
 	for _, s := range slices.Clone(c.sockets) {
 		s.onDisconnect(reason, false)
 	}
@@ -84,7 +96,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		return
 	}
 	if binary {
-		p := c.pending
+		p := c.pendingBin()
 		if p == nil {
 			c.protocolError() // S13: binary without a pending BINARY_*
 			return
@@ -96,13 +108,13 @@ func (c *client) onMessage(data []byte, binary bool) {
 		}
 		p.att = append(p.att, append([]byte(nil), data...))
 		if len(p.att) == p.pkt.Attachments {
-			c.pending = nil
-			c.binTimer.Stop()
+			c.bin.pending = nil
+			c.bin.timer.Stop()
 			c.dispatch(&p.pkt, p.att)
 		}
 		return
 	}
-	if c.pending != nil {
+	if c.pendingBin() != nil {
 		c.protocolError() // S14: text while attachments are pending
 		return
 	}
@@ -117,15 +129,16 @@ func (c *client) onMessage(data []byte, binary bool) {
 		text := append([]byte(nil), data...)
 		var p2 codec.Packet
 		_ = c.srv.decodeOpts.DecodePacket(text, &p2)
-		c.pending = &pendingBinary{text: text, pkt: p2}
-		if c.binTimer == nil {
-			c.binTimer = c.sess.Loop().NewTimer(func() {
-				if c.pending != nil {
+		if c.bin == nil {
+			c.bin = &binaryState{}
+			c.bin.timer = c.sess.Loop().NewTimer(func() {
+				if c.bin.pending != nil {
 					c.protocolError()
 				}
 			})
 		}
-		c.binTimer.Reset(c.srv.cfg.BinaryTimeout)
+		c.bin.pending = &pendingBinary{text: text, pkt: p2}
+		c.bin.timer.Reset(c.srv.cfg.BinaryTimeout)
 		return
 	}
 	c.dispatch(&pkt, nil)

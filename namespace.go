@@ -190,7 +190,7 @@ func (n *Namespace) runMiddlewares(s *Socket, done func(error)) {
 				return
 			}
 			mu.Unlock()
-			s.loop.Post(func() {
+			s.loop().Post(func() {
 				if err != nil {
 					done(err)
 				} else {
@@ -275,6 +275,27 @@ type loopState struct {
 	sel     room.Bitset
 	toSlots []uint32
 	exSlots []uint32
+	// args is the scratch an incoming event's arguments are split into:
+	// one per loop, not one per connection (Args are borrowed until the
+	// handler returns).
+	args [][]byte
+}
+
+// takeArgs lends the loop's argument scratch, empty. A dispatch nested in
+// a handler (none is expected) would find none and allocate its own.
+func (ls *loopState) takeArgs() [][]byte {
+	a := ls.args[:0]
+	ls.args = nil
+	return a
+}
+
+// putArgs gives the scratch back once the handlers returned, unless a
+// message with very many arguments grew it.
+func (ls *loopState) putArgs(a [][]byte) {
+	if cap(a) <= 256 {
+		clear(a[:cap(a)])
+		ls.args = a[:0]
+	}
 }
 
 func loopStateOf(l *engine.Loop) *loopState {

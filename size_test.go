@@ -9,10 +9,10 @@ import (
 // are pinned so that a new field is a decision (rarely used state goes in
 // socketExtra, allocated on first use).
 func TestSocketSize(t *testing.T) {
-	if got := unsafe.Sizeof(Socket{}); got > 144 {
-		t.Errorf("Socket is %d bytes, want <= 144 (the 144-byte size class)", got)
+	if got := unsafe.Sizeof(Socket{}); got > 128 {
+		t.Errorf("Socket is %d bytes, want <= 128 (the 128-byte size class)", got)
 	}
-	if got := unsafe.Sizeof(client{}); got > 96 {
-		t.Errorf("client is %d bytes, want <= 96", got)
+	if got := unsafe.Sizeof(client{}); got > 64 {
+		t.Errorf("client is %d bytes, want <= 64", got)
 	}
 }

@@ -48,9 +48,7 @@ type Handshake struct {
 type Socket struct {
 	id     string
 	nsp    *Namespace
-	client *client
-	sess   *engine.Session
-	loop   *engine.Loop
+	client *client // its sess and the session's loop are the socket's
 	slot   uint32
 
 	connected atomic.Bool
@@ -132,13 +130,14 @@ type pendingAck struct {
 	timer *engine.Timer
 }
 
+// loop is the socket's loop, its session's.
+func (s *Socket) loop() *engine.Loop { return s.client.sess.Loop() }
+
 func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 	s := &Socket{
 		id:     newSocketID(),
 		nsp:    nsp,
 		client: c,
-		sess:   c.sess,
-		loop:   c.sess.Loop(),
 		slot:   c.sess.Slot(),
 	}
 	if auth != nil {
@@ -174,7 +173,7 @@ func (s *Socket) Namespace() *Namespace { return s.nsp }
 func (s *Socket) Handshake() *Handshake {
 	x := s.ext()
 	x.hsOnce.Do(func() {
-		req := s.sess.Request()
+		req := s.client.sess.Request()
 		a := x.auth
 		if a == nil {
 			a = []byte("{}")
@@ -199,7 +198,7 @@ func (s *Socket) Handshake() *Handshake {
 func (s *Socket) Connected() bool { return s.connected.Load() }
 
 // Transport is the connection's current transport. Loop-only.
-func (s *Socket) Transport() string { return s.sess.Transport() }
+func (s *Socket) Transport() string { return s.client.sess.Transport() }
 
 // On adds a handler for event.
 func (s *Socket) On(event string, fn EventHandler) { s.addListener(event, fn, false) }
@@ -349,14 +348,14 @@ func (e SocketEmitter) EmitWithAck(event string, cb AckCallback, args ...any) er
 	if timeout <= 0 {
 		timeout = s.nsp.srv.cfg.AckTimeout
 	}
-	s.loop.Post(func() {
+	s.loop().Post(func() {
 		if !s.connected.Load() {
 			cb(Args{}, ErrDisconnected)
 			return
 		}
 		pa := &pendingAck{cb: cb}
 		if timeout > 0 {
-			pa.timer = s.loop.NewTimer(func() {
+			pa.timer = s.loop().NewTimer(func() {
 				if acks := s.pendingAcks(); acks[id] == pa {
 					delete(acks, id)
 					cb(Args{}, ErrAckTimeout)
@@ -393,7 +392,7 @@ func (s *Socket) emit(event string, args []any, id int64) error {
 		return err
 	}
 	for _, p := range msgs {
-		s.sess.SendPrepared(p)
+		s.client.sess.SendPrepared(p)
 		p.Release()
 	}
 	return nil
@@ -453,11 +452,11 @@ func (s *Socket) Join(rooms ...string) {
 		return
 	}
 	s.nsp.adapter.AddAll(s.id, added)
-	s.loop.Post(func() {
+	s.loop().Post(func() {
 		if !s.connected.Load() {
 			return
 		}
-		sh := s.nsp.shard(s.loop)
+		sh := s.nsp.shard(s.loop())
 		for _, r := range added {
 			if sh.Join(s.slot, r) {
 				s.nsp.srv.stats.rooms.Add(1)
@@ -477,8 +476,8 @@ func (s *Socket) Leave(room string) {
 	s.rooms = slices.Delete(s.rooms, i, i+1)
 	s.mu.Unlock()
 	s.nsp.adapter.Del(s.id, room)
-	s.loop.Post(func() {
-		if s.connected.Load() && s.nsp.shard(s.loop).Leave(s.slot, room) {
+	s.loop().Post(func() {
+		if s.connected.Load() && s.nsp.shard(s.loop()).Leave(s.slot, room) {
 			s.nsp.srv.stats.rooms.Add(-1)
 		}
 	})
@@ -506,7 +505,7 @@ func (s *Socket) inRoom(r string) bool {
 // namespace disconnect". With close, every namespace of the connection is
 // disconnected that way and the connection itself is closed.
 func (s *Socket) Disconnect(close bool) {
-	s.loop.Post(func() {
+	s.loop().Post(func() {
 		if !s.connected.Load() {
 			return
 		}
@@ -523,7 +522,7 @@ func (s *Socket) Disconnect(close bool) {
 
 // Conn is the Engine.IO session under the socket (Node's socket.conn):
 // Close on it closes the connection without a Socket.IO DISCONNECT.
-func (s *Socket) Conn() *engine.Session { return s.sess }
+func (s *Socket) Conn() *engine.Session { return s.client.sess }
 
 // To targets rooms, excluding this socket (Node's socket.to(room)).
 func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
@@ -550,7 +549,7 @@ func (s *Socket) Volatile() BroadcastOperator {
 func (s *Socket) onConnect() {
 	s.connected.Store(true)
 	s.nsp.add(s)
-	sh := s.nsp.shard(s.loop)
+	sh := s.nsp.shard(s.loop())
 	sh.Add(s.slot)
 	// Rooms joined before the connection completed (in a middleware, as
 	// Node allows): their Join found no shard membership yet.
@@ -569,7 +568,7 @@ func (s *Socket) onConnect() {
 	b := append(p.B(), byte(codec.EngineMessage))
 	p.SetB(codec.AppendConnect(b, s.nsp.name, s.id, ""))
 	p.Seal(false)
-	s.sess.SendPrepared(p)
+	s.client.sess.SendPrepared(p)
 	p.Release()
 	for _, fn := range s.nsp.connectionHandlers() {
 		s.safely("connection", func() { fn(s) })
@@ -596,7 +595,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 		s.safely("disconnecting", func() { fn(reason) })
 	}
 	s.connected.Store(false)
-	ls := loopStateOf(s.loop)
+	ls := loopStateOf(s.loop())
 	if sh := ls.shards[s.nsp]; sh != nil {
 		sh.Remove(s.slot, s.nsp.srv.roomDeleted)
 		if sh.Size() == 0 {
@@ -623,7 +622,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 		b := append(p.B(), byte(codec.EngineMessage))
 		p.SetB(codec.AppendDisconnect(b, s.nsp.name))
 		p.Seal(false)
-		s.sess.SendPrepared(p)
+		s.client.sess.SendPrepared(p)
 		p.Release()
 	}
 	s.mu.Lock()
@@ -657,12 +656,13 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 		c.protocolError()
 		return
 	}
-	all, err := codec.SplitArgs(pkt.Data, c.argsScratch[:0])
+	ls := loopStateOf(s.loop())
+	all, err := codec.SplitArgs(pkt.Data, ls.takeArgs())
 	if err != nil {
 		c.protocolError()
 		return
 	}
-	c.argsScratch = all[:0]
+	defer ls.putArgs(all)
 	args := Args{raw: all[1:], att: att}
 	var ack Ack
 	if pkt.ID >= 0 {
@@ -685,7 +685,7 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 		errs  []func(error)
 	)
 	s.mu.Lock()
-	ls := s.handlers
+	listeners := s.handlers
 	if x := s.x.Load(); x != nil {
 		mws, anyIn, errs = x.packetMW, x.anyIn, x.onErr
 	}
@@ -706,7 +706,7 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 	for _, fn := range s.nsp.eventHandlers(name) {
 		s.safely(name, func() { fn(s, args, ack) })
 	}
-	for _, l := range ls {
+	for _, l := range listeners {
 		if l.event != name {
 			continue
 		}
@@ -740,7 +740,7 @@ func (s *Socket) ackFunc(id int64) Ack {
 			return
 		}
 		for _, p := range msgs {
-			s.sess.SendPrepared(p)
+			s.client.sess.SendPrepared(p)
 			p.Release()
 		}
 	}
@@ -758,11 +758,12 @@ func (s *Socket) onAck(pkt *codec.Packet, att [][]byte) {
 		pa.timer.Stop()
 	}
 	c := s.client
-	all, err := codec.SplitArgs(pkt.Data, c.argsScratch[:0])
+	ls := loopStateOf(s.loop())
+	all, err := codec.SplitArgs(pkt.Data, ls.takeArgs())
 	if err != nil {
 		c.protocolError()
 		return
 	}
-	c.argsScratch = all[:0]
+	defer ls.putArgs(all)
 	s.safely("ack", func() { pa.cb(Args{raw: all, att: att}, nil) })
 }

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"net"
-	"net/http"
-	"net/url"
 
 	"github.com/panjf2000/gnet/v2"
 )
@@ -41,7 +39,6 @@ func (l *Loop) NewDetachedSession(h Handler) *Session {
 	s.hs = l.newDetachedID()
 	s.idLen = uint8(len(s.hs))
 	s.slot = l.allocSlot(s)
-	s.req.Store(&Request{URL: &url.URL{}, Header: http.Header{}, RemoteAddr: "127.0.0.1:0", Transport: "websocket"})
 	s.ws = cn
 	cn.s = s
 	s.countTransport(1)

@@ -20,7 +20,7 @@ type fakeConn struct {
 	// (copied) and which (off by default: allocation tests use fakeConn).
 	record bool
 	calls  []fakeWrite
-	addr      net.Addr // RemoteAddr; a zero TCPAddr when nil
+	addr   net.Addr // RemoteAddr; a zero TCPAddr when nil
 }
 
 func (f *fakeConn) Peek(n int) ([]byte, error) {
@@ -56,6 +56,7 @@ type fakeWrite struct {
 	b        []byte
 	vectored bool
 }
+
 func (f *fakeConn) Context() any     { return f.ctx }
 func (f *fakeConn) SetContext(c any) { f.ctx = c }
 func (f *fakeConn) RemoteAddr() net.Addr {

@@ -52,6 +52,9 @@ type Loop struct {
 	// one as garbage, and garbage is resident memory until the GC and the
 	// scavenger catch up.
 	freeAux []*connAux
+	// overSince holds, for the sessions over MaxBufferedBytes, since when
+	// (monoNow): few at a time, so not a field of every Session.
+	overSince map[*Session]int64
 
 	// Scratch space, loop-only: the request being parsed and buffers for
 	// building answers.

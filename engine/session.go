@@ -3,7 +3,8 @@ package engine
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -55,9 +56,6 @@ type Session struct {
 	loop *Loop
 	ws   *conn      // the WebSocket transport
 	poll *pollState // the polling transport and an upgrade; nil on WebSocket
-	// req is the handshake request, parsed from hs on first use: an idle
-	// connection should not pay for a header map (bench "conns").
-	req atomic.Pointer[Request]
 	// hs is the sid, then the remote address, then the handshake head
 	// (compacted: headdict.go): one immutable allocation (ID returns a
 	// substring of it).
@@ -70,9 +68,6 @@ type Session struct {
 	// a polling session is closing, the end of its wait for a GET).
 	hb      Timer
 	pingDue int64 // monoNow when the current heartbeat's ping is (was) due
-	// overSince is monoNow when the session went over MaxBufferedBytes, 0
-	// when it is not.
-	overSince int64
 
 	// The turn's messages for the WebSocket: a chain through the loop's
 	// write log (1-based indices, 0 = none), so a session holds no array
@@ -92,6 +87,9 @@ type Session struct {
 	awaitingPong bool
 	dirty        bool
 	headRaw      bool // the head is stored as sent, not compacted (headdict.go)
+	// over: the session is over MaxBufferedBytes, since the time in its
+	// loop's overSince (rare state: not a field every session pays for).
+	over bool
 }
 
 // pollState is a session's polling transport and upgrade: allocated with a
@@ -162,24 +160,21 @@ func staticPacket(s string) *Prepared {
 // to other clients). Goroutine-safe.
 func (s *Session) ID() string { return s.hs[:s.idLen] }
 
-// Request is the handshake request, parsed on first use. Goroutine-safe;
-// do not modify.
+// Request is the handshake request, parsed from the session's compact copy
+// of the head on each call (an idle connection holds no header map): keep
+// what you use. Goroutine-safe.
 func (s *Session) Request() *Request {
-	if r := s.req.Load(); r != nil {
-		return r
+	if s.idLen == uint8(len(s.hs)) {
+		// A detached session (NewDetachedSession) has no head.
+		return &Request{URL: &url.URL{}, Header: http.Header{}, RemoteAddr: "127.0.0.1:0", Transport: "websocket"}
 	}
-	// Two first callers may both parse; one result wins, the same for both.
 	var head []byte
 	if s.headRaw {
 		head = []byte(s.head())
 	} else {
 		head = s.ep.dict.expand(nil, s.head())
 	}
-	r := parseRequestHead(head, s.remoteAddr())
-	if s.req.CompareAndSwap(nil, r) {
-		return r
-	}
-	return s.req.Load()
+	return parseRequestHead(head, s.remoteAddr())
 }
 
 // Loop is the session's home loop. Goroutine-safe.
@@ -283,19 +278,32 @@ func (s *Session) enqueue(p *Prepared) {
 // anybody else: its bytes wait in its own buffers only.
 func (s *Session) checkBuffered(n int) {
 	max := s.ep.cfg.MaxBufferedBytes
+	l := s.loop
 	if n <= max {
-		s.overSince = 0
+		s.clearOver()
 		return
 	}
 	now := monoNow()
-	if s.overSince == 0 {
-		s.overSince = now
+	if !s.over {
+		s.over = true
+		if l.overSince == nil {
+			l.overSince = map[*Session]int64{}
+		}
+		l.overSince[s] = now
 	}
-	if n > 4*max || time.Duration(now-s.overSince) > s.ep.cfg.SlowConsumerGrace {
+	if n > 4*max || time.Duration(now-l.overSince[s]) > s.ep.cfg.SlowConsumerGrace {
 		s.ep.cfg.Logger.Warn("engine: slow consumer disconnected", "sid", s.ID(), "buffered", n)
 		s.closeCode = ws.StatusPolicyViolation
 		s.ep.stats.slow.Add(1)
 		s.closeWith("slow consumer", true)
+	}
+}
+
+// clearOver forgets that the session was over MaxBufferedBytes.
+func (s *Session) clearOver() {
+	if s.over {
+		s.over = false
+		delete(s.loop.overSince, s)
 	}
 }
 
@@ -379,7 +387,7 @@ func (s *Session) flushWS() {
 		}
 		_, _ = c.gc.Write(out)
 		s.dropWS()
-		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.overSince != 0 {
+		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.over {
 			s.checkBuffered(out)
 		}
 		return
@@ -397,7 +405,7 @@ func (s *Session) flushWS() {
 			_, _ = c.gc.Writev(iov[i:min(i+maxIovec, len(iov))])
 		}
 		s.dropWS()
-		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.overSince != 0 {
+		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.over {
 			s.checkBuffered(out)
 		}
 		return
@@ -541,6 +549,7 @@ func (s *Session) finish() {
 	s.state = stateClosed
 	s.countTransport(-1)
 	s.hb.Stop()
+	s.clearOver()
 	s.dropPolling()
 	s.dropWS()
 	s.ep.unregister(s)

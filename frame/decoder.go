@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"math"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -57,7 +58,7 @@ type Decoder struct {
 
 	buf     []byte    // payload of the fragmented message in progress
 	op      ws.OpCode // its opcode, 0 when no fragmented message is in progress
-	frags   int       // frames of it received so far
+	frags   uint32    // frames of it received so far (4 bytes: a connection holds a Decoder)
 	checked int       // buf[:checked] is valid UTF-8 ending on a rune boundary (text only)
 	done    bool      // Next returned buf as a message: recycle it on the next call
 }
@@ -162,7 +163,7 @@ func (d *Decoder) checkData(h ws.Header) error {
 		if d.op == 0 {
 			return errNoContinuation
 		}
-		if d.frags >= d.maxFragments() {
+		if int64(d.frags) >= int64(d.maxFragments()) || d.frags == math.MaxUint32 {
 			return errTooManyFragments
 		}
 	} else if d.op != 0 {
