@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	crand "crypto/rand"
@@ -32,6 +33,12 @@ type Loop struct {
 	depth         int // nesting of enter/leave; loop-only
 	wakeScheduled bool
 	spare         []op
+	// taken, when not nil, is closed when the loop next takes its queue:
+	// posters waiting in pace watch it.
+	taken chan struct{}
+	// tid is the thread the loop's goroutine is locked to (0 until its
+	// first connection): how pace tells a loop from other goroutines.
+	tid atomic.Int32
 
 	wheel      wheel
 	dirty      []*Session
@@ -187,6 +194,7 @@ func (t tickRunnable) Run(context.Context) error {
 func (l *Loop) post(o op) {
 	l.mu.Lock()
 	l.inbox = append(l.inbox, o)
+	n := len(l.inbox)
 	wake := !l.inCallback && !l.wakeScheduled && l.el != nil
 	if wake {
 		l.wakeScheduled = true
@@ -198,6 +206,50 @@ func (l *Loop) post(o op) {
 			l.mu.Lock()
 			l.wakeScheduled = false
 			l.mu.Unlock()
+		}
+	}
+	if n >= inboxHigh {
+		l.pace()
+	}
+}
+
+// Backpressure on the loops' queues. A goroutine that posts faster than a
+// loop can run its work (a broadcast burst from a ticker, say) would grow
+// the loop's queue without bound: memory, GC work over a queue of pointers,
+// and latency for everything queued behind. Past inboxHigh queued items, a
+// poster that is not itself a loop waits until the loop takes its queue,
+// for at most maxPace per post. Loops never wait (a loop waiting for
+// another that waits for it would deadlock), and the wait is bounded so
+// that a loop stuck on something the poster holds (a mutex of the
+// application's) slows the poster down instead of deadlocking it.
+const (
+	inboxHigh = 4096
+	maxPace   = 5 * time.Millisecond
+)
+
+// pace is post's backpressure: see inboxHigh.
+func (l *Loop) pace() {
+	if l.el == nil || l.srv.onLoopThread() {
+		return
+	}
+	l.srv.paced.Add(1)
+	t := time.NewTimer(maxPace)
+	defer t.Stop()
+	for {
+		l.mu.Lock()
+		if len(l.inbox) < inboxHigh {
+			l.mu.Unlock()
+			return
+		}
+		if l.taken == nil {
+			l.taken = make(chan struct{})
+		}
+		ch := l.taken
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-t.C:
+			return
 		}
 	}
 }
@@ -238,6 +290,10 @@ func (l *Loop) leave() {
 		}
 		ops := l.inbox
 		l.inbox = l.spare[:0]
+		if l.taken != nil {
+			close(l.taken) // posters waiting in pace may go on
+			l.taken = nil
+		}
 		l.mu.Unlock()
 		for i := range ops {
 			l.run(&ops[i])

@@ -56,6 +56,7 @@ type Server struct {
 
 	loopsMu sync.Mutex
 	loops   atomic.Pointer[[]*Loop]
+	paced   atomic.Uint64 // posts that waited for a loop (Loop.pace)
 
 	connCount atomic.Int64
 	stopping  atomic.Bool
@@ -98,6 +99,9 @@ func (srv *Server) Start(addr string) error {
 		err := gnet.Run(srv, "tcp://"+addr,
 			gnet.WithNumEventLoop(n),
 			gnet.WithMulticore(true),
+			// A loop's goroutine keeps its thread, so that its thread id
+			// identifies it (Loop.pace: loops never wait for a loop).
+			gnet.WithLockOSThread(true),
 			gnet.WithReuseAddr(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithLoadBalancing(gnet.LeastConnections),
@@ -226,6 +230,24 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
+// PacedPosts is how many times a goroutine posting work to a loop (a
+// broadcast, say) was made to wait because the loop had more than 4096
+// items queued: non-zero means something emits faster than the loops
+// deliver. Goroutine-safe.
+func (srv *Server) PacedPosts() uint64 { return srv.paced.Load() }
+
+// onLoopThread reports whether the caller runs on one of the loops (each
+// locked to its thread).
+func (srv *Server) onLoopThread() bool {
+	tid := int32(unix.Gettid())
+	for _, l := range srv.Loops() {
+		if l.tid.Load() == tid {
+			return true
+		}
+	}
+	return false
+}
+
 func (srv *Server) loopOf(el gnet.EventLoop) *Loop {
 	for _, l := range srv.Loops() {
 		if l.el == el {
@@ -256,6 +278,9 @@ func (srv *Server) OnBoot(eng gnet.Engine) gnet.Action {
 // OnOpen implements gnet.EventHandler.
 func (srv *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	l := srv.loopOf(c.EventLoop())
+	if l.tid.Load() == 0 {
+		l.tid.Store(int32(unix.Gettid()))
+	}
 	en, enrolled := c.Context().(*enrollment)
 	cn := newConn(c, l, enrolled)
 	srv.connCount.Add(1)
