@@ -22,6 +22,10 @@ type Metrics struct {
 	Recipients    uint64 // broadcast deliveries (one per recipient socket)
 	VolatileDrops uint64 // volatile packets dropped for a socket that could not take them
 	ConnectErrors uint64 // CONNECT refused (unknown namespace or middleware)
+	// PacedEmits counts emits from outside the loops that waited for a
+	// loop with a long queue (engine.Server.PacedPosts): the application
+	// emits faster than the server delivers.
+	PacedEmits uint64
 }
 
 type serverStats struct {
@@ -46,6 +50,7 @@ func (srv *Server) Metrics() Metrics {
 		VolatileDrops: srv.stats.volatileDrops.Load(),
 		ConnectErrors: srv.stats.connectErrors.Load(),
 		Rooms:         srv.stats.rooms.Load(),
+		PacedEmits:    srv.eng.PacedPosts(),
 	}
 	srv.mu.RLock()
 	m.Namespaces = len(srv.nsps)

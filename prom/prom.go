@@ -21,7 +21,7 @@ type Collector struct {
 	connections, sessions, sockets, namespaces, rooms  *prometheus.Desc
 	messages, bytes, packetsIn, broadcasts, recipients *prometheus.Desc
 	volatileDrops, slowConsumers, handshakeErrors      *prometheus.Desc
-	connectErrors, upgrades                            *prometheus.Desc
+	connectErrors, upgrades, pacedEmits                *prometheus.Desc
 }
 
 // NewCollector returns a collector for srv; register it with a registry.
@@ -46,6 +46,7 @@ func NewCollector(srv *riptide.Server) *Collector {
 		handshakeErrors: d("handshake_errors_total", "Refused Engine.IO requests by error code (6: over MaxSessions).", "code"),
 		connectErrors:   d("connect_errors_total", "Refused namespace connections."),
 		upgrades:        d("upgrades_total", "Polling sessions upgraded to WebSocket."),
+		pacedEmits:      d("paced_emits_total", "Emits from outside the event loops that waited for a loop with a long queue."),
 	}
 }
 
@@ -53,7 +54,7 @@ func NewCollector(srv *riptide.Server) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.connections, c.sessions, c.sockets, c.namespaces, c.rooms,
 		c.messages, c.bytes, c.packetsIn, c.broadcasts, c.recipients, c.volatileDrops, c.slowConsumers,
-		c.handshakeErrors, c.connectErrors, c.upgrades} {
+		c.handshakeErrors, c.connectErrors, c.upgrades, c.pacedEmits} {
 		ch <- d
 	}
 }
@@ -86,5 +87,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.handshakeErrors, v, strconv.Itoa(code))
 	}
 	counter(c.connectErrors, m.ConnectErrors)
+	counter(c.pacedEmits, m.PacedEmits)
 	counter(c.upgrades, m.Upgrades)
 }
