@@ -74,7 +74,8 @@ func (c *client) onClose(reason string) {
 	}
 	c.closed = true
 	if c.connectTo != nil {
-		c.connectTo.Stop()
+		c.sess.Loop().FreeTimer(c.connectTo)
+		c.connectTo = nil
 	}
 	if c.bin != nil {
 		c.bin.timer.Stop()
@@ -210,8 +211,10 @@ func (c *client) middlewaresDone(s *Socket, name string, err error) {
 		return
 	}
 	if c.connectTo != nil {
-		c.connectTo.Stop()
-		c.connectTo = nil // connected: the timer's memory goes (the timeout is not re-armed)
+		// Connected: the timer goes back to the loop (the timeout is not
+		// re-armed).
+		c.sess.Loop().FreeTimer(c.connectTo)
+		c.connectTo = nil
 	}
 	s.onConnect()
 }

@@ -59,6 +59,9 @@ type Loop struct {
 	// one as garbage, and garbage is resident memory until the GC and the
 	// scavenger catch up.
 	freeAux []*connAux
+	// freeTimers recycles NewTimer's timers (FreeTimer), through
+	// freedTimers until the callback that freed them ends.
+	freeTimers, freedTimers []*funcTimer
 	// overSince holds, for the sessions over MaxBufferedBytes, since when
 	// (monoNow): few at a time, so not a field of every Session.
 	overSince map[*Session]int64
@@ -164,10 +167,48 @@ func (l *Loop) PostTask(t Task) { l.post(op{kind: opTask, task: t}) }
 
 // NewTimer returns a stopped timer that calls fn on the loop. Loop-only.
 func (l *Loop) NewTimer(fn func()) *Timer {
-	f := &funcTimer{fn: fn, w: &l.wheel}
+	var f *funcTimer
+	if k := len(l.freeTimers); k > 0 {
+		f = l.freeTimers[k-1]
+		l.freeTimers[k-1] = nil
+		l.freeTimers = l.freeTimers[:k-1]
+	} else {
+		f = &funcTimer{w: &l.wheel}
+	}
+	f.fn = fn
 	f.t.owner = f
 	return &f.t
 }
+
+// FreeTimer stops t, a timer of this loop's NewTimer, and keeps it for a
+// later NewTimer: a timer per connection (a connect timeout, say) need not
+// be garbage once done. t must not be used afterwards. Loop-only.
+func (l *Loop) FreeTimer(t *Timer) {
+	t.Stop()
+	f, ok := t.owner.(*funcTimer)
+	if !ok || f.w != &l.wheel || len(l.freeTimers) >= maxFreeTimers {
+		return
+	}
+	// Not reusable before the callback ends: a wheel step may hold it in
+	// its list of due timers (fireTimer skips it: fn is nil).
+	f.fn = nil
+	l.freedTimers = append(l.freedTimers, f)
+}
+
+// recycleTimers makes the timers freed during the callback available to
+// NewTimer. Called by the outermost leave, outside any wheel step.
+func (l *Loop) recycleTimers() {
+	for i, f := range l.freedTimers {
+		if len(l.freeTimers) < maxFreeTimers {
+			l.freeTimers = append(l.freeTimers, f)
+		}
+		l.freedTimers[i] = nil
+	}
+	l.freedTimers = l.freedTimers[:0]
+}
+
+// maxFreeTimers bounds a loop's free list of timers (64 B each).
+const maxFreeTimers = 1024
 
 type drainRunnable struct{ l *Loop }
 
@@ -282,6 +323,7 @@ func (l *Loop) leave() {
 			if len(l.dirty) == 0 {
 				l.inCallback = false
 				l.mu.Unlock()
+				l.recycleTimers()
 				return
 			}
 			l.mu.Unlock()

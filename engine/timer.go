@@ -47,7 +47,11 @@ type funcTimer struct {
 	w  *wheel
 }
 
-func (f *funcTimer) fireTimer(*Timer)   { f.fn() }
+func (f *funcTimer) fireTimer(*Timer) {
+	if f.fn != nil { // nil: freed (Loop.FreeTimer) while due in this step
+		f.fn()
+	}
+}
 func (f *funcTimer) timerWheel() *wheel { return f.w }
 
 type wheel struct {
