@@ -342,15 +342,27 @@ func (l *Loop) leave() {
 			ops[i] = op{}
 		}
 		l.spare = ops[:0]
-		// Write what this batch queued before taking the next: a producer
-		// that keeps posting (a burst from another goroutine) would
-		// otherwise hold every write back until it pauses, the write log
-		// growing with the whole backlog and the first message waiting for
-		// the last. The next batch is whatever came in meanwhile, so a busy
-		// producer still gets many messages per write.
-		l.flushDirty()
+		// With more work queued, write now only if this turn has gathered
+		// enough: a producer that keeps posting (a burst from another
+		// goroutine) must not hold every write back until it pauses, the
+		// write log growing with the whole backlog; yet a write per
+		// connection costs about the same for one message as for dozens,
+		// so each connection should get several per write.
+		if len(l.wlog) >= flushLogMax || len(l.wlog) >= flushPerSession*len(l.dirty) {
+			l.flushDirty()
+		}
 	}
 }
+
+// A turn that has more work queued goes on gathering until its write log
+// holds flushPerSession messages per session to write, or flushLogMax in
+// all (see leave). 16 per session: fan-out of 1,000 receivers in 100 rooms
+// went from 1.79M to 2.06M deliveries/s (medians of 3) against a flush
+// after every batch; 64 was no better.
+const (
+	flushPerSession = 16
+	flushLogMax     = 1 << 18
+)
 
 func (l *Loop) run(o *op) {
 	switch o.kind {
