@@ -10,6 +10,7 @@ import (
 
 	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/engine"
+	"github.com/riptide-io/riptide/internal/idset"
 	"github.com/riptide-io/riptide/room"
 )
 
@@ -31,7 +32,7 @@ type Namespace struct {
 	mu          sync.RWMutex
 	middlewares []Middleware
 	onConn      []func(*Socket)
-	sockets     map[string]*Socket
+	sockets     *idset.Set[Socket] // by id: 8 bytes a socket, not a map's ~40
 	serverSide  map[string][]ServerSideHandler
 	// events is OnEvent's table, copied on write so that a dispatch reads
 	// it with one atomic load.
@@ -44,7 +45,7 @@ type Namespace struct {
 // newNamespace makes a namespace and its adapter. Called with srv.mu or
 // the parent's lock held: Adapter.ForNamespace must not block.
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
-	n := &Namespace{name: name, srv: srv, parent: parent, sockets: map[string]*Socket{}}
+	n := &Namespace{name: name, srv: srv, parent: parent, sockets: idset.New((*Socket).ID)}
 	n.adapter = srv.cfg.Adapter.ForNamespace(n)
 	if n.adapter == nil {
 		n.adapter = MemoryAdapter{}
@@ -107,14 +108,14 @@ func (n *Namespace) eventHandlers(event string) []SocketEventHandler {
 func (n *Namespace) Socket(id string) *Socket {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return n.sockets[id]
+	return n.sockets.Get(id)
 }
 
 // Len is the number of connected sockets.
 func (n *Namespace) Len() int {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return len(n.sockets)
+	return n.sockets.Len()
 }
 
 // middlewareChain is the parent's middlewares, then the namespace's own.
@@ -229,14 +230,14 @@ func (n *Namespace) runMiddlewares(s *Socket, done func(error)) {
 
 func (n *Namespace) add(s *Socket) {
 	n.mu.Lock()
-	n.sockets[s.id] = s
+	n.sockets.Add(s)
 	n.mu.Unlock()
 }
 
 func (n *Namespace) remove(s *Socket) {
 	n.mu.Lock()
-	delete(n.sockets, s.id)
-	empty := len(n.sockets) == 0
+	n.sockets.Delete(s.id, s)
+	empty := n.sockets.Len() == 0
 	n.mu.Unlock()
 	if empty && n.parent != nil && !n.srv.cfg.KeepEmptyChildNamespaces {
 		n.parent.removeChild(n)
@@ -246,10 +247,11 @@ func (n *Namespace) remove(s *Socket) {
 // forEachSocket calls fn for every connected socket (a snapshot).
 func (n *Namespace) forEachSocket(fn func(*Socket)) {
 	n.mu.RLock()
-	list := make([]*Socket, 0, len(n.sockets))
-	for _, s := range n.sockets {
+	list := make([]*Socket, 0, n.sockets.Len())
+	n.sockets.All(func(s *Socket) bool {
 		list = append(list, s)
-	}
+		return true
+	})
 	n.mu.RUnlock()
 	for _, s := range list {
 		fn(s)

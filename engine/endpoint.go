@@ -17,6 +17,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/riptide-io/riptide/internal/http1"
+	"github.com/riptide-io/riptide/internal/idset"
 )
 
 // Endpoint is one Engine.IO server mounted at a path of a Server.
@@ -37,7 +38,7 @@ const sidShards = 64
 
 type sidShard struct {
 	mu sync.RWMutex
-	m  map[string]*Session
+	m  *idset.Set[Session] // keyed by ID: 8 bytes a session, not a map's ~40
 }
 
 func newEndpoint(srv *Server, cfg Config, h Handler) *Endpoint {
@@ -55,7 +56,7 @@ func newEndpoint(srv *Server, cfg Config, h Handler) *Endpoint {
 		ep.upgrades = []string{"websocket"}
 	}
 	for i := range ep.shards {
-		ep.shards[i].m = make(map[string]*Session)
+		ep.shards[i].m = idset.New((*Session).ID)
 	}
 	return ep
 }
@@ -77,7 +78,7 @@ func shardOf(sid []byte) int {
 func (ep *Endpoint) lookup(sid []byte) *Session {
 	sh := &ep.shards[shardOf(sid)]
 	sh.mu.RLock()
-	s := sh.m[string(sid)]
+	s := sh.m.Get(string(sid)) // no allocation: the conversion does not escape
 	sh.mu.RUnlock()
 	return s
 }
@@ -86,7 +87,7 @@ func (ep *Endpoint) register(s *Session) {
 	id := s.ID()
 	sh := &ep.shards[shardOf([]byte(id))]
 	sh.mu.Lock()
-	sh.m[id] = s
+	sh.m.Add(s)
 	sh.mu.Unlock()
 	ep.count.Add(1)
 }
@@ -95,8 +96,7 @@ func (ep *Endpoint) unregister(s *Session) {
 	id := s.ID()
 	sh := &ep.shards[shardOf([]byte(id))]
 	sh.mu.Lock()
-	if sh.m[id] == s {
-		delete(sh.m, id)
+	if sh.m.Delete(id, s) {
 		ep.count.Add(-1)
 	}
 	sh.mu.Unlock()
@@ -108,13 +108,15 @@ func (ep *Endpoint) Sessions(fn func(*Session) bool) {
 	for i := range ep.shards {
 		sh := &ep.shards[i]
 		sh.mu.RLock()
-		for _, s := range sh.m {
-			if !fn(s) {
-				sh.mu.RUnlock()
-				return
-			}
-		}
+		more := true
+		sh.m.All(func(s *Session) bool {
+			more = fn(s)
+			return more
+		})
 		sh.mu.RUnlock()
+		if !more {
+			return
+		}
 	}
 }
 
