@@ -19,7 +19,7 @@ func detachedSockets(tb testing.TB, srv *Server, nsp *Namespace, l *engine.Loop,
 			c := newClient(srv, sess)
 			sess.Data = c
 			s := newSocket(nsp, c, nil)
-			c.sockets = append(c.sockets, s)
+			c.addSocket(s)
 			s.onConnect()
 			out = append(out, s)
 		}

@@ -10,9 +10,13 @@ import (
 // client is the Socket.IO state of one Engine.IO session: its namespace
 // sockets and a binary packet being reassembled. Loop-only.
 type client struct {
-	srv       *Server
-	sess      *engine.Session
-	sockets   []*Socket     // connecting or connected, one per namespace (few: a slice)
+	srv  *Server
+	sess *engine.Session
+	// The sockets connecting or connected, one per namespace: first, then
+	// more (nil until a second namespace: most clients join one, and an
+	// idle connection should not pay for a slice).
+	first     *Socket
+	more      *[]*Socket
 	connectTo *engine.Timer // until the first namespace connects; then nil
 	// bin is the binary packet state, made on the first BINARY_EVENT or
 	// BINARY_ACK: most connections never send one.
@@ -51,7 +55,7 @@ func newClient(srv *Server, sess *engine.Session) *client {
 // onConnectTimeout closes a connection that joined no namespace in time
 // (PROTOCOL.md §11, S20). The timer is not re-armed by later disconnects.
 func (c *client) onConnectTimeout() {
-	if len(c.sockets) == 0 && !c.closed {
+	if c.first == nil && !c.closed {
 		c.close(ReasonForcedClose)
 	}
 }
@@ -81,7 +85,8 @@ func (c *client) onClose(reason string) {
 		c.bin.timer.Stop()
 		c.bin.pending = nil
 	}
-	for _, s := range slices.Clone(c.sockets) {
+	var buf [4]*Socket
+	for _, s := range c.socketList(buf[:0]) {
 		s.onDisconnect(reason, false)
 	}
 }
@@ -187,7 +192,7 @@ func (c *client) onConnect(name string, auth []byte) {
 		return
 	}
 	s := newSocket(nsp, c, auth)
-	c.sockets = append(c.sockets, s)
+	c.addSocket(s)
 	if !nsp.hasMiddlewares() {
 		c.middlewaresDone(s, name, nil) // no closure per connection
 		return
@@ -235,17 +240,59 @@ func (c *client) sendConnectError(nsp, msg string, data any) {
 
 // socket returns the client's socket in namespace name, or nil.
 func (c *client) socket(name string) *Socket {
-	for _, s := range c.sockets {
-		if s.nsp.name == name {
-			return s
+	if c.first == nil {
+		return nil
+	}
+	if c.first.nsp.name == name {
+		return c.first
+	}
+	if c.more != nil {
+		for _, s := range *c.more {
+			if s.nsp.name == name {
+				return s
+			}
 		}
 	}
 	return nil
 }
 
+// socketList appends the client's sockets to buf: a snapshot to iterate
+// while sockets leave.
+func (c *client) socketList(buf []*Socket) []*Socket {
+	if c.first != nil {
+		buf = append(buf, c.first)
+	}
+	if c.more != nil {
+		buf = append(buf, *c.more...)
+	}
+	return buf
+}
+
+// addSocket adds a socket of the client.
+func (c *client) addSocket(s *Socket) {
+	if c.first == nil {
+		c.first = s
+		return
+	}
+	if c.more == nil {
+		c.more = new([]*Socket)
+	}
+	*c.more = append(*c.more, s)
+}
+
 // remove forgets a socket of the client.
 func (c *client) remove(s *Socket) {
-	if i := slices.Index(c.sockets, s); i >= 0 {
-		c.sockets = slices.Delete(c.sockets, i, i+1)
+	if c.first == s {
+		c.first = nil
+		if c.more != nil && len(*c.more) > 0 {
+			c.first = (*c.more)[0]
+			*c.more = slices.Delete(*c.more, 0, 1)
+		}
+		return
+	}
+	if c.more != nil {
+		if i := slices.Index(*c.more, s); i >= 0 {
+			*c.more = slices.Delete(*c.more, i, i+1)
+		}
 	}
 }

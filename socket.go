@@ -148,7 +148,10 @@ func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 }
 
 // newSocketID returns 20 URL-safe characters, unrelated to the Engine.IO
-// sid (PROTOCOL.md §15.10: never leak the polling credential).
+// sid (PROTOCOL.md §15.10: never leak the polling credential). Exactly 20,
+// as Node's: Node's sharded Redis adapter tells a socket's private room
+// from other rooms by that length (16 would save 8 bytes a connection and
+// break a mixed cluster: TestRiptideCluster/sharded-dynamic).
 func newSocketID() string {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
@@ -513,7 +516,8 @@ func (s *Socket) Disconnect(close bool) {
 			s.onDisconnect(ReasonServerNamespaceDisconnect, true)
 			return
 		}
-		for _, o := range slices.Clone(s.client.sockets) {
+		var buf [4]*Socket
+		for _, o := range s.client.socketList(buf[:0]) {
 			o.onDisconnect(ReasonServerNamespaceDisconnect, true)
 		}
 		s.client.close(ReasonServerNamespaceDisconnect)

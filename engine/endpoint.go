@@ -369,7 +369,7 @@ func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session 
 	var sidBuf [20]byte
 	var addrBuf [64]byte
 	sid := l.appendSID(sidBuf[:0])
-	addr := appendAddr(addrBuf[:0], cn.gc.RemoteAddr())
+	addr, bin := appendAddr(addrBuf[:0], cn.gc.RemoteAddr())
 	if c, ok := ep.dict.compact(l.headBuf[:0], head); ok {
 		l.headBuf, head = c[:0], c
 	} else {
@@ -381,7 +381,7 @@ func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session 
 	hs.Write(addr)
 	hs.Write(head)
 	s.hs = hs.String()
-	s.idLen, s.remoteLen = uint8(len(sid)), uint16(len(addr))
+	s.idLen, s.remoteLen, s.remoteBin = uint8(len(sid)), uint16(len(addr)), bin
 	s.slot = l.allocSlot(s)
 	ep.register(s)
 	ep.stats.opened.Add(1)
@@ -406,16 +406,35 @@ func (l *Loop) appendSID(dst []byte) []byte {
 
 // appendAddr appends a.String() (for a *net.TCPAddr without building the
 // string: no garbage per handshake).
-func appendAddr(dst []byte, a net.Addr) []byte {
+func appendAddr(dst []byte, a net.Addr) (out []byte, bin bool) {
 	if ta, ok := a.(*net.TCPAddr); ok && (len(ta.IP) == net.IPv4len || len(ta.IP) == net.IPv6len) && ta.Port >= 0 && ta.Port <= 65535 {
 		ip, _ := netip.AddrFromSlice(ta.IP)
-		ip = ip.Unmap().WithZone(ta.Zone) // net.IP prints a v4-mapped address as v4
-		return netip.AddrPortFrom(ip, uint16(ta.Port)).AppendTo(dst)
+		ip = ip.Unmap() // net.IP prints a v4-mapped address as v4
+		if ta.Zone == "" {
+			// The address bytes and the port, big-endian: 6 bytes for IPv4
+			// where "203.0.113.7:54321" takes 17, and every idle
+			// connection keeps one (decodeAddr reads it back).
+			dst = append(dst, ip.AsSlice()...)
+			return binary.BigEndian.AppendUint16(dst, uint16(ta.Port)), true
+		}
+		return netip.AddrPortFrom(ip.WithZone(ta.Zone), uint16(ta.Port)).AppendTo(dst), false
 	}
 	if a == nil {
-		return dst
+		return dst, false
 	}
-	return append(dst, a.String()...)
+	return append(dst, a.String()...), false
+}
+
+// decodeAddr reads back an address appendAddr stored as binary.
+func decodeAddr(b string) netip.AddrPort {
+	port := uint16(b[len(b)-2])<<8 | uint16(b[len(b)-1])
+	var ip netip.Addr
+	if len(b) == 4+2 {
+		ip = netip.AddrFrom4([4]byte([]byte(b[:4])))
+	} else {
+		ip = netip.AddrFrom16([16]byte([]byte(b[:16])))
+	}
+	return netip.AddrPortFrom(ip, port)
 }
 
 // parseRequestHead builds a Request from a stored head.

@@ -1,6 +1,9 @@
 package engine
 
-import "bytes"
+import (
+	"bytes"
+	"sync/atomic"
+)
 
 // A session keeps its handshake head for Request (and the Socket.IO
 // layer's Handshake) for as long as it lives, so the head is most of what
@@ -11,7 +14,9 @@ import "bytes"
 // taken from the control bytes that no head can contain (RFC 9110 §5.5:
 // internal/http1 answers 400 to a CTL other than HTAB, or to a bare CR or
 // LF), and expanded again, byte for byte, when Request is first called.
-// The bench client's 189-byte upgrade head is stored in 50 bytes.
+// The first Host line the endpoint sees becomes one more token: most
+// clients of a server name it the same. The bench client's 189-byte upgrade
+// head is stored in 34 bytes.
 
 // headDict is an endpoint's dictionary: tok[b] is what token byte b stands
 // for ("" when b is no token).
@@ -20,6 +25,11 @@ type headDict struct {
 	lines  map[string]byte // whole lines, CRLF included
 	names  map[string]byte // "Name: " prefixes of header lines
 	reqTok byte            // prefix of the request line: "GET <path>?EIO=4&transport="
+	// hostTok stands for the first whole Host line the endpoint saw
+	// (learned: most clients of a server name it alike), once host is
+	// set; it never changes after.
+	hostTok byte
+	host    atomic.Pointer[string]
 }
 
 // headTokens are the usable token bytes: CTLs but NUL, HTAB, LF and CR.
@@ -65,6 +75,7 @@ func newHeadDict(path string) *headDict {
 	for _, n := range headNames {
 		d.names[n+": "] = add(n + ": ")
 	}
+	d.hostTok = headTokens[next] // d.tok stays "": expand asks d.host
 	return d
 }
 
@@ -88,6 +99,21 @@ func (d *headDict) compact(dst, head []byte) (out []byte, ok bool) {
 		if b, ok := d.lines[string(line)]; ok {
 			out = append(out, b)
 			continue
+		}
+		if len(line) > 6 && string(line[:6]) == "Host: " {
+			h := d.host.Load()
+			if h == nil {
+				learned := string(line)
+				if d.host.CompareAndSwap(nil, &learned) {
+					h = &learned
+				} else {
+					h = d.host.Load()
+				}
+			}
+			if *h == string(line) {
+				out = append(out, d.hostTok)
+				continue
+			}
 		}
 		if len(out) == len(dst) && d.hasPrefix(line, d.reqTok) {
 			out = append(out, d.reqTok)
@@ -116,6 +142,8 @@ func (d *headDict) expand(dst []byte, c string) []byte {
 	for i := 0; i < len(c); i++ {
 		if b := c[i]; b < 0x20 && d.tok[b] != "" {
 			dst = append(dst, d.tok[b]...)
+		} else if b == d.hostTok {
+			dst = append(dst, *d.host.Load()...) // set before any head used it
 		} else {
 			dst = append(dst, b)
 		}

@@ -128,3 +128,29 @@ func TestSessionRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadDictLearnsHost: the first Host line becomes a token; heads that
+// name another host keep theirs; both expand back exactly.
+func TestHeadDictLearnsHost(t *testing.T) {
+	d := newHeadDict("/socket.io/")
+	head := func(host string) []byte {
+		return []byte("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\n\r\n")
+	}
+	first, _ := d.compact(nil, head("chat.example.com"))
+	second, _ := d.compact(nil, head("chat.example.com"))
+	other, _ := d.compact(nil, head("other.example.com"))
+	if want := len(first); len(second) != want || want != 5 {
+		t.Errorf("compacted sizes %d and %d, want 5 (request line, learned Host and Upgrade tokens, and the final CRLF)", len(first), len(second))
+	}
+	if len(other) <= len(second)+len("other.example.com")-1 {
+		t.Errorf("a head naming another host compacted to %d bytes: it cannot use the learned line", len(other))
+	}
+	for _, c := range []struct {
+		host string
+		b    []byte
+	}{{"chat.example.com", first}, {"chat.example.com", second}, {"other.example.com", other}} {
+		if got := string(d.expand(nil, string(c.b))); got != string(head(c.host)) {
+			t.Errorf("expand: %q, want %q", got, head(c.host))
+		}
+	}
+}

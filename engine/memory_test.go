@@ -68,8 +68,8 @@ func TestHeapPerIdleSession(t *testing.T) {
 		b = max(b, idleSessionBytes(t, n))
 	}
 	t.Logf("engine heap per idle WebSocket session: %.0f B (head %d B)", b, len(wsHandshake))
-	if b > 432 {
-		t.Errorf("engine heap per idle WebSocket session is %.0f B, want at most 432", b)
+	if b > 400 {
+		t.Errorf("engine heap per idle WebSocket session is %.0f B, want at most 400", b)
 	}
 }
 

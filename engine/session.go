@@ -87,6 +87,7 @@ type Session struct {
 	awaitingPong bool
 	dirty        bool
 	headRaw      bool // the head is stored as sent, not compacted (headdict.go)
+	remoteBin    bool // the remote address is stored as binary (appendAddr)
 	// over: the session is over MaxBufferedBytes, since the time in its
 	// loop's overSince (rare state: not a field every session pays for).
 	over bool
@@ -136,7 +137,11 @@ func (s *Session) newPollState() {
 
 // remoteAddr is the client's address, as net.Addr.String gave it.
 func (s *Session) remoteAddr() string {
-	return s.hs[s.idLen : int(s.idLen)+int(s.remoteLen)]
+	a := s.hs[s.idLen : int(s.idLen)+int(s.remoteLen)]
+	if !s.remoteBin {
+		return a
+	}
+	return decodeAddr(a).String()
 }
 
 // head is the handshake request head as stored (see headRaw).

@@ -47,19 +47,22 @@ type Decoder struct {
 	// MaxMessageSize is the largest message accepted, in payload bytes,
 	// counted over all fragments. A frame whose header declares more (with
 	// what was assembled before it) fails with [ErrTooBig] (1009) at once,
-	// before its payload arrives. Zero or less means DefaultMaxMessageSize.
+	// before its payload arrives. Zero or less means DefaultMaxMessageSize;
+	// more than 4 GiB - 1 means 4 GiB - 1.
 	MaxMessageSize int64
 	// MaxFragments is the largest number of frames a fragmented message may
 	// have. More fail with [ErrPolicy] (1008), from the header of the frame
 	// over the limit: it bounds the work an attacker can cause with endless
 	// empty fragments, which MaxMessageSize does not (1009 would misdescribe
 	// a message that may be small). Zero or less means DefaultMaxFragments.
-	MaxFragments int
+	MaxFragments int32
 
+	// Every connection holds a Decoder: 4-byte counters (bounded by the
+	// limits above) and packed fields keep it at 48 bytes.
+	frags   uint32    // frames of the fragmented message so far
 	buf     []byte    // payload of the fragmented message in progress
+	checked uint32    // buf[:checked] is valid UTF-8 ending on a rune boundary (text only)
 	op      ws.OpCode // its opcode, 0 when no fragmented message is in progress
-	frags   uint32    // frames of it received so far (4 bytes: a connection holds a Decoder)
-	checked int       // buf[:checked] is valid UTF-8 ending on a rune boundary (text only)
 	done    bool      // Next returned buf as a message: recycle it on the next call
 }
 
@@ -163,7 +166,7 @@ func (d *Decoder) checkData(h ws.Header) error {
 		if d.op == 0 {
 			return errNoContinuation
 		}
-		if int64(d.frags) >= int64(d.maxFragments()) || d.frags == math.MaxUint32 {
+		if int64(d.frags) >= d.maxFragments() {
 			return errTooManyFragments
 		}
 	} else if d.op != 0 {
@@ -220,7 +223,7 @@ func (d *Decoder) validText(final bool) bool {
 	if !utf8.Valid(p[:end]) {
 		return false
 	}
-	d.checked += end
+	d.checked += uint32(end) // buf is at most maxMessageSize, < 4 GiB
 	return true
 }
 
@@ -245,12 +248,12 @@ func (d *Decoder) maxMessageSize() int64 {
 	if d.MaxMessageSize <= 0 {
 		return DefaultMaxMessageSize
 	}
-	return d.MaxMessageSize
+	return min(d.MaxMessageSize, math.MaxUint32)
 }
 
-func (d *Decoder) maxFragments() int {
+func (d *Decoder) maxFragments() int64 {
 	if d.MaxFragments <= 0 {
 		return DefaultMaxFragments
 	}
-	return d.MaxFragments
+	return int64(d.MaxFragments)
 }

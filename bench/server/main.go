@@ -11,7 +11,8 @@
 // format of Node's @socket.io/redis-adapter; -sharded for its sharded
 // adapter): broadcasts reach the clients of every node.
 //
-// With -memprofile, every SIGUSR1 writes a heap profile (after a GC) to
+// SIGUSR2 prints the runtime's memory accounting to stderr. With
+// -memprofile, every SIGUSR1 writes a heap profile (after a GC) to
 // FILE: send it while the load generator holds its connections to see what
 // an idle connection costs.
 //
@@ -110,6 +111,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}()
 	}
 
+	// SIGUSR2 prints the Go runtime's memory accounting (RSS against heap,
+	// GC metadata and the rest), without -memprofile's sampling cost.
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	defer signal.Stop(usr2)
+	go func() {
+		for range usr2 {
+			printMemStats()
+		}
+	}()
+
 	var adapter riptide.Adapter
 	var ra *redisadapter.Adapter
 	if *redisURL != "" {
@@ -163,13 +175,18 @@ func writeHeapProfile(path string) error {
 		return err
 	}
 	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(os.Stderr, "server: heap profile: rss %d, heap alloc %d, inuse %d, idle %d, released %d, stacks %d, sys %d, gc sys %d, other sys %d\n",
-		rss(), ms.HeapAlloc, ms.HeapInuse, ms.HeapIdle, ms.HeapReleased, ms.StackInuse, ms.Sys, ms.GCSys, ms.OtherSys)
+	printMemStats()
 	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
 		f.Close()
 		return err
 	}
 	return f.Close()
+}
+
+// printMemStats writes the runtime's memory accounting to stderr.
+func printMemStats() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "server: memory: rss %d, heap alloc %d, inuse %d, idle %d, released %d, stacks %d, mspan %d, gc sys %d, other sys %d, sys %d, gc cycles %d\n",
+		rss(), ms.HeapAlloc, ms.HeapInuse, ms.HeapIdle, ms.HeapReleased, ms.StackInuse, ms.MSpanInuse, ms.GCSys, ms.OtherSys, ms.Sys, ms.NumGC)
 }
