@@ -63,7 +63,11 @@ type Socket struct {
 	// header never sees the new element) and copied on removal, so a
 	// dispatch iterates it without the lock. By value: few per socket, and
 	// a slice beats a map and a pointer per listener in memory.
-	handlers []listener
+	//
+	// Behind a pointer, nil until the first On: handlers added with
+	// Namespace.OnEvent need no per-socket list, and an idle socket should
+	// not carry an empty slice header.
+	handlers *[]listener
 
 	// x holds what many sockets never use, allocated on first use: an idle
 	// socket is most of what a connection costs (TestSocketSize).
@@ -215,14 +219,19 @@ func (s *Socket) addListener(event string, fn EventHandler, once bool) {
 		l.once = new(onceMark)
 	}
 	s.mu.Lock()
-	s.handlers = append(s.handlers, l) // in place: see Socket.handlers
+	if s.handlers == nil {
+		s.handlers = new([]listener)
+	}
+	*s.handlers = append(*s.handlers, l) // in place: see Socket.handlers
 	s.mu.Unlock()
 }
 
 // Off removes every handler of event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	s.handlers = slices.DeleteFunc(slices.Clone(s.handlers), func(l listener) bool { return l.event == event })
+	if s.handlers != nil {
+		*s.handlers = slices.DeleteFunc(slices.Clone(*s.handlers), func(l listener) bool { return l.event == event })
+	}
 	s.mu.Unlock()
 }
 
@@ -689,7 +698,10 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 		errs  []func(error)
 	)
 	s.mu.Lock()
-	listeners := s.handlers
+	var listeners []listener
+	if s.handlers != nil {
+		listeners = *s.handlers
+	}
 	if x := s.x.Load(); x != nil {
 		mws, anyIn, errs = x.packetMW, x.anyIn, x.onErr
 	}
@@ -726,8 +738,11 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 func (s *Socket) removeListener(once *onceMark) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i := slices.IndexFunc(s.handlers, func(l listener) bool { return l.once == once }); i >= 0 {
-		s.handlers = slices.Delete(slices.Clone(s.handlers), i, i+1)
+	if s.handlers == nil {
+		return
+	}
+	if i := slices.IndexFunc(*s.handlers, func(l listener) bool { return l.once == once }); i >= 0 {
+		*s.handlers = slices.Delete(slices.Clone(*s.handlers), i, i+1)
 	}
 }
 
