@@ -30,8 +30,11 @@ func dial(srv *riptide.Server, auth string) *wsClient {
 }
 
 // dialNoConnect opens an Engine.IO session and joins no namespace.
-func dialNoConnect(srv *riptide.Server) *wsClient {
-	c, br, _, err := ws.Dial(context.Background(), "ws://"+srv.Addr().String()+"/socket.io/?EIO=4&transport=websocket")
+func dialNoConnect(srv *riptide.Server) *wsClient { return dialQuery(srv, "") }
+
+// dialQuery is dialNoConnect with more query parameters ("&k=v").
+func dialQuery(srv *riptide.Server, query string) *wsClient {
+	c, br, _, err := ws.Dial(context.Background(), "ws://"+srv.Addr().String()+"/socket.io/?EIO=4&transport=websocket"+query)
 	if err != nil {
 		panic(err)
 	}
@@ -164,15 +167,7 @@ func ExampleServer_OnEvent() {
 	}
 	defer srv.Close()
 
-	c, br, _, err := ws.Dial(context.Background(), "ws://"+srv.Addr().String()+"/socket.io/?EIO=4&transport=websocket&name=ada")
-	if err != nil {
-		panic(err)
-	}
-	cl := &wsClient{c: c, r: c}
-	if br != nil {
-		cl.r = io.MultiReader(br, c)
-	}
-	cl.read() // the Engine.IO open packet
+	cl := dialQuery(srv, "&name=ada")
 	cl.send("40")
 	cl.read() // CONNECT
 	cl.send(`421["whoami"]`)

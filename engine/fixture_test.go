@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -78,4 +79,16 @@ func maskedText(payload string) []byte {
 	var b bytes.Buffer
 	_ = ws.WriteFrame(&b, ws.MaskFrameWith(ws.NewTextFrame([]byte(payload)), [4]byte{1, 2, 3, 4}))
 	return b.Bytes()
+}
+
+// newFakeLoop is a server with one endpoint at /socket.io/ (no pings for an
+// hour) and a loop of it that runs no gnet: drive it with enter/leave and
+// fakeConns.
+func newFakeLoop() (*Server, *Endpoint, *Loop) {
+	srv := NewServer()
+	srv.headTimeout, srv.idleTimeout = 10*time.Second, time.Minute
+	ep := srv.Handle(Config{Path: "/socket.io/", PingInterval: time.Hour}, &nopHandler{})
+	l := &Loop{srv: srv, rng: newTestRNG()}
+	l.wheel.init()
+	return srv, ep, l
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -14,11 +13,7 @@ import (
 // leaves in one write, in order: small frames gathered into one buffer
 // (one Write), a backlog over maxGather as one writev, uncopied.
 func TestFlushOneWritePerTurn(t *testing.T) {
-	srv := NewServer()
-	srv.headTimeout, srv.idleTimeout = 10*time.Second, time.Minute
-	ep := srv.Handle(Config{Path: "/socket.io/", PingInterval: time.Hour}, &nopHandler{})
-	l := &Loop{srv: srv, rng: newTestRNG()}
-	l.wheel.init()
+	srv, ep, l := newFakeLoop()
 	fc := &fakeConn{record: true}
 	l.enter()
 	newConn(fc, l, false)

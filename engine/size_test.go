@@ -2,7 +2,6 @@ package engine
 
 import (
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
@@ -34,11 +33,7 @@ func TestSizes(t *testing.T) {
 // WebSocket ends up as small as one that started on WebSocket: no polling
 // state, and its WebSocket connection without HTTP state.
 func TestUpgradeDropsPollingState(t *testing.T) {
-	srv := NewServer()
-	srv.headTimeout, srv.idleTimeout = 10*time.Second, time.Minute
-	ep := srv.Handle(Config{Path: "/socket.io/", PingInterval: time.Hour}, &nopHandler{})
-	l := &Loop{srv: srv, rng: newTestRNG()}
-	l.wheel.init()
+	srv, ep, l := newFakeLoop()
 	traffic := func(fc *fakeConn, in []byte) {
 		t.Helper()
 		fc.in = in
