@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
@@ -13,23 +14,7 @@ import (
 // leaves in one write, in order: small frames gathered into one buffer
 // (one Write), a backlog over maxGather as one writev, uncopied.
 func TestFlushOneWritePerTurn(t *testing.T) {
-	srv, ep, l := newFakeLoop()
-	fc := &fakeConn{record: true}
-	l.enter()
-	newConn(fc, l, false)
-	l.leave()
-	fc.in = []byte("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n" +
-		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
-	l.enter()
-	if a := srv.OnTraffic(fc); a != gnet.None {
-		t.Fatalf("upgrade: connection closed (%v)", a)
-	}
-	l.leave()
-	var s *Session
-	ep.Sessions(func(x *Session) bool { s = x; return false })
-	if s == nil || s.Transport() != "websocket" {
-		t.Fatal("no WebSocket session")
-	}
+	l, fc, s := newFakeWebSocket(t)
 
 	turn := func(payloads ...string) []fakeWrite {
 		t.Helper()
@@ -64,5 +49,62 @@ func TestFlushOneWritePerTurn(t *testing.T) {
 	if len(got) != 1 || !got[0].vectored || !bytes.Equal(got[0].b, frames(big...)) {
 		t.Fatalf("a %d KiB backlog: got %d writes (vectored %v), want one writev of every frame in order",
 			len(frames(big...))>>10, len(got), len(got) > 0 && got[0].vectored)
+	}
+}
+
+// newFakeWebSocket opens a WebSocket session on a fake loop over a
+// fakeConn that records its writes.
+func newFakeWebSocket(t *testing.T) (*Loop, *fakeConn, *Session) {
+	t.Helper()
+	srv, ep, l := newFakeLoop()
+	fc := &fakeConn{record: true}
+	l.enter()
+	newConn(fc, l, false)
+	l.leave()
+	fc.in = []byte("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	l.enter()
+	if a := srv.OnTraffic(fc); a != gnet.None {
+		t.Fatalf("upgrade: connection closed (%v)", a)
+	}
+	l.leave()
+	var s *Session
+	ep.Sessions(func(x *Session) bool { s = x; return false })
+	if s == nil || s.Transport() != "websocket" {
+		t.Fatal("no WebSocket session")
+	}
+	fc.calls = nil
+	return l, fc, s
+}
+
+// TestFlushNotStarvedByBusyQueue: a message queued while the loop's queue
+// never empties (a chain of work that keeps posting more, for ~20 ms) is
+// written within a few milliseconds, not when the queue finally drains.
+func TestFlushNotStarvedByBusyQueue(t *testing.T) {
+	l, fc, s := newFakeWebSocket(t)
+	const steps = 200
+	step, wroteAt := 0, -1
+	var next func()
+	next = func() {
+		step++
+		if wroteAt < 0 && len(fc.calls) > 0 {
+			wroteAt = step
+		}
+		time.Sleep(100 * time.Microsecond)
+		if step < steps {
+			l.Post(next)
+		}
+	}
+	l.enter()
+	s.Send([]byte("hello"))
+	l.Post(next)
+	l.leave()
+	if len(fc.calls) == 0 {
+		t.Fatal("never written")
+	}
+	// The bound is flushDelayMax (1 ms) after the last flush: ~10 steps of
+	// 100 µs; allow a slow machine 10 times that.
+	if wroteAt < 0 || wroteAt > steps/2 {
+		t.Fatalf("written at step %d of %d: held back until the queue emptied", wroteAt, steps)
 	}
 }

@@ -59,6 +59,8 @@ type Loop struct {
 	// one as garbage, and garbage is resident memory until the GC and the
 	// scavenger catch up.
 	freeAux []*connAux
+	// lastFlush is monoNow at the last flushDirty (see leave).
+	lastFlush int64
 	// freeTimers recycles NewTimer's timers (FreeTimer), through
 	// freedTimers until the callback that freed them ends.
 	freeTimers, freedTimers []*funcTimer
@@ -348,7 +350,12 @@ func (l *Loop) leave() {
 		// write log growing with the whole backlog; yet a write per
 		// connection costs about the same for one message as for dozens,
 		// so each connection should get several per write.
-		if len(l.wlog) >= flushLogMax || len(l.wlog) >= flushPerSession*len(l.dirty) {
+		// And never later than flushDelayMax after the last write: sessions
+		// whose output is not in the write log (polling) or who got one
+		// message while the log fills slowly must not wait for the queue
+		// to empty under steady load.
+		if len(l.wlog) >= flushLogMax || len(l.wlog) >= flushPerSession*len(l.dirty) ||
+			(len(l.dirty) > 0 && monoNow()-l.lastFlush >= int64(flushDelayMax)) {
 			l.flushDirty()
 		}
 	}
@@ -362,6 +369,7 @@ func (l *Loop) leave() {
 const (
 	flushPerSession = 16
 	flushLogMax     = 1 << 18
+	flushDelayMax   = time.Millisecond
 )
 
 func (l *Loop) run(o *op) {
@@ -395,6 +403,7 @@ func (l *Loop) markDirty(s *Session) {
 }
 
 func (l *Loop) flushDirty() {
+	l.lastFlush = monoNow()
 	for len(l.dirty) > 0 {
 		d := l.dirty
 		l.dirty = l.dirtySpare[:0]
