@@ -90,18 +90,17 @@ func (n *Namespace) OnEvent(event string, fn SocketEventHandler) {
 	n.mu.Unlock()
 }
 
-// eventHandlers is the parent's OnEvent handlers for event, then the
-// namespace's own. The common case (no parent) allocates nothing.
-func (n *Namespace) eventHandlers(event string) []SocketEventHandler {
-	own := n.events.Load().get(event)
-	if n.parent == nil {
-		return own
+// eachEventHandler calls fn with the parent's OnEvent handlers for event,
+// then the namespace's own, without building a combined list per event.
+func (n *Namespace) eachEventHandler(event string, fn func(SocketEventHandler)) {
+	if n.parent != nil {
+		for _, h := range n.parent.events.Load().get(event) {
+			fn(h)
+		}
 	}
-	inherited := n.parent.events.Load().get(event)
-	if len(inherited) == 0 {
-		return own
+	for _, h := range n.events.Load().get(event) {
+		fn(h)
 	}
-	return append(slices.Clip(inherited), own...)
 }
 
 // Socket returns the connected socket with that id, or nil.

@@ -719,9 +719,9 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 	for _, fn := range anyIn {
 		s.safely("any", func() { fn(name, args) })
 	}
-	for _, fn := range s.nsp.eventHandlers(name) {
+	s.nsp.eachEventHandler(name, func(fn SocketEventHandler) {
 		s.safely(name, func() { fn(s, args, ack) })
-	}
+	})
 	for _, l := range listeners {
 		if l.event != name {
 			continue

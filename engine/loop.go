@@ -402,6 +402,9 @@ func (l *Loop) markDirty(s *Session) {
 	}
 }
 
+// logMsg is the message of write-log entry i (1-based).
+func (l *Loop) logMsg(i int32) *Prepared { return l.wtab[l.wlog[i-1].m-1] }
+
 func (l *Loop) flushDirty() {
 	l.lastFlush = monoNow()
 	for len(l.dirty) > 0 {
@@ -417,20 +420,12 @@ func (l *Loop) flushDirty() {
 	// Every chain has been written or dropped: the log starts over, keeping
 	// its array unless a burst made it huge, and the turn's messages are
 	// released (writev has copied what the kernel did not take).
-	if cap(l.wlog) > 1<<21 {
-		l.wlog = nil
-	} else {
-		l.wlog = l.wlog[:0]
-	}
+	l.wlog = keepUpTo(l.wlog, 1<<21)
 	for i, p := range l.wtab {
 		p.Release()
 		l.wtab[i] = nil
 	}
-	if cap(l.wtab) > 1<<16 {
-		l.wtab = nil
-	} else {
-		l.wtab = l.wtab[:0]
-	}
+	l.wtab = keepUpTo(l.wtab, 1<<16)
 }
 
 func (l *Loop) ticker() {

@@ -374,41 +374,8 @@ func (s *Session) flushWS() {
 		return
 	}
 	l := s.loop
-	if c.loop == l && s.wbytes <= maxGather {
-		// Small frames are copied into one buffer and written with one
-		// write(2): cheaper than writev's per-buffer work (in the kernel,
-		// and x/sys/unix allocates the iovec array on every call), and a
-		// copy of a few hundred bytes is noise. gnet copies whatever the
-		// kernel does not take, so the buffer is reused at once.
-		var out []byte
-		if e := l.wlog[s.wHead-1]; e.next == 0 {
-			out = l.wtab[e.m-1].Frame() // one message: no copy
-		} else {
-			out = l.gather[:0]
-			for i := s.wHead; i != 0; i = l.wlog[i-1].next {
-				out = append(out, l.wtab[l.wlog[i-1].m-1].Frame()...)
-			}
-			l.gather = out[:0]
-		}
-		_, _ = c.gc.Write(out)
-		s.dropWS()
-		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.over {
-			s.checkBuffered(out)
-		}
-		return
-	}
-	iov := l.iov[:0]
-	for i := s.wHead; i != 0; i = l.wlog[i-1].next {
-		iov = append(iov, l.wtab[l.wlog[i-1].m-1].Frame())
-	}
-	l.iov = iov[:0]
 	if c.loop == l {
-		// writev takes at most IOV_MAX (1024) buffers: a larger call fails
-		// with EINVAL and gnet would drop the connection. Once the kernel
-		// stops taking bytes, gnet queues the rest without a syscall.
-		for i := 0; i < len(iov) && !c.closed; i += maxIovec {
-			_, _ = c.gc.Writev(iov[i:min(i+maxIovec, len(iov))])
-		}
+		s.writeChain(c)
 		s.dropWS()
 		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.over {
 			s.checkBuffered(out)
@@ -416,10 +383,12 @@ func (s *Session) flushWS() {
 		return
 	}
 	// Another loop owns the connection: hand it the batch, in writev-sized
-	// pieces (see above), with the references it must release once written.
+	// pieces (see writeChain), with the references it must release once
+	// written.
+	iov := s.chainFrames()
 	refs := make([]*Prepared, 0, len(iov))
 	for i := s.wHead; i != 0; i = l.wlog[i-1].next {
-		p := l.wtab[l.wlog[i-1].m-1]
+		p := l.logMsg(i)
 		p.Retain() // the turn's reference ends with the turn; this one with the write
 		refs = append(refs, p)
 	}
@@ -442,22 +411,67 @@ func (s *Session) flushWS() {
 	}
 }
 
+// writeChain writes the session's chain on c, a connection of its own
+// loop: one write(2) for one message, or for small frames copied into one
+// buffer (cheaper than writev's per-buffer work, in the kernel and in
+// x/sys/unix, which allocates the iovec array on every call; a copy of a
+// few hundred bytes is noise); writev, uncopied, for a larger backlog. gnet
+// copies whatever the kernel does not take, so the buffers are reused at
+// once.
+func (s *Session) writeChain(c *conn) {
+	l := s.loop
+	if e := l.wlog[s.wHead-1]; e.next == 0 {
+		_, _ = c.gc.Write(l.wtab[e.m-1].Frame())
+		return
+	}
+	if s.wbytes <= maxGather {
+		out := l.gather[:0]
+		for i := s.wHead; i != 0; i = l.wlog[i-1].next {
+			out = append(out, l.logMsg(i).Frame()...)
+		}
+		l.gather = out[:0]
+		_, _ = c.gc.Write(out)
+		return
+	}
+	// writev takes at most IOV_MAX (1024) buffers: a larger call fails with
+	// EINVAL and gnet would drop the connection. Once the kernel stops
+	// taking bytes, gnet queues the rest without a syscall.
+	iov := s.chainFrames()
+	for i := 0; i < len(iov) && !c.closed; i += maxIovec {
+		_, _ = c.gc.Writev(iov[i:min(i+maxIovec, len(iov))])
+	}
+}
+
+// chainFrames lists the frames of the session's chain, in the loop's
+// scratch (valid until the next call).
+func (s *Session) chainFrames() [][]byte {
+	l := s.loop
+	iov := l.iov[:0]
+	for i := s.wHead; i != 0; i = l.wlog[i-1].next {
+		iov = append(iov, l.logMsg(i).Frame())
+	}
+	l.iov = iov[:0]
+	return iov
+}
+
 // dropWS releases the session's chain of queued messages.
 func (s *Session) dropWS() {
 	// The entries' messages are the turn's (released by flushDirty).
 	s.wHead, s.wTail, s.wbytes = 0, 0, 0
 }
 
-// keepSmall empties a queue, keeping its array only if it is small: after
-// a burst, thousands of idle sessions must not each hold a burst-sized
-// array (memory, and GC scanning).
-func keepSmall[T any](q []T) []T {
-	if cap(q) > maxKeptQueue {
+// keepUpTo empties a queue, keeping its array only if its capacity is at
+// most max: after a burst, thousands of idle sessions must not each hold a
+// burst-sized array (memory, and GC scanning), nor a loop its burst-sized
+// scratch.
+func keepUpTo[T any](q []T, max int) []T {
+	if cap(q) > max {
 		return nil
 	}
 	return q[:0]
 }
 
+// maxKeptQueue is what a session's own queue keeps (keepUpTo).
 const maxKeptQueue = 64
 
 func (s *Session) dropPolling() {
@@ -469,7 +483,7 @@ func (s *Session) dropPolling() {
 		p.Release()
 		ps.pq[i] = nil
 	}
-	ps.pq, ps.pqBytes = keepSmall(ps.pq), 0
+	ps.pq, ps.pqBytes = keepUpTo(ps.pq, maxKeptQueue), 0
 }
 
 // closeWith ends the session. serverSide: the server decided (send the
