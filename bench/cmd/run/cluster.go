@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -167,11 +166,10 @@ func adapterLine(logPath string) (map[string]int64, bool) {
 // redisProc is a redis-server started for one cluster run: 127.0.0.1, a
 // free port, no persistence, its working directory a fresh temporary one.
 type redisProc struct {
-	cmd    *exec.Cmd
-	addr   string
-	dir    string
-	log    string
-	exited chan struct{}
+	proc
+	addr string
+	dir  string
+	log  string
 }
 
 // url is the server's URL for the nodes' -redis flag.
@@ -218,13 +216,8 @@ func launchRedis(bin, logPath string) (*redisProc, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	rp := &redisProc{cmd: cmd, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, log: logPath,
-		exited: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		logf.Close()
-		close(rp.exited)
-	}()
+	rp := &redisProc{proc: proc{cmd: cmd}, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, log: logPath}
+	rp.watch(func() { logf.Close() })
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if err := ping(rp.addr); err == nil {
@@ -258,25 +251,8 @@ func ping(addr string) error {
 	return nil
 }
 
-func (rp *redisProc) alive() bool {
-	select {
-	case <-rp.exited:
-		return false
-	default:
-		return true
-	}
-}
-
 // stop sends SIGTERM (SIGKILL after 5 s) and removes the directory.
 func (rp *redisProc) stop() {
-	if rp.alive() {
-		_ = rp.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-rp.exited:
-		case <-time.After(5 * time.Second):
-			_ = rp.cmd.Process.Kill()
-			<-rp.exited
-		}
-	}
+	rp.terminate(5 * time.Second)
 	os.RemoveAll(rp.dir)
 }

@@ -568,10 +568,49 @@ func (b *bench) generate(ctx context.Context, r *Run, args []string, logPath str
 
 // serverProc is a running server.
 type serverProc struct {
+	proc
+	addr string
+	log  string
+}
+
+// proc is a started child process and when it ended.
+type proc struct {
 	cmd    *exec.Cmd
-	addr   string
-	log    string
-	exited chan struct{}
+	exited chan struct{} // closed once cmd.Wait returned
+}
+
+// watch starts waiting for the process; done runs after it exited.
+func (p *proc) watch(done func()) {
+	p.exited = make(chan struct{})
+	go func() {
+		_ = p.cmd.Wait()
+		done()
+		close(p.exited)
+	}()
+}
+
+// alive reports whether the process is still running.
+func (p *proc) alive() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// terminate sends SIGTERM, then SIGKILL after grace, and waits for the end.
+func (p *proc) terminate(grace time.Duration) {
+	if !p.alive() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
 }
 
 // startServer starts argv, waits for its "listening on ADDR" line (30 s at
@@ -592,7 +631,7 @@ func startServer(argv []string, logPath string) (*serverProc, error) {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", argv[0], err)
 	}
-	sp := &serverProc{cmd: cmd, log: logPath, exited: make(chan struct{})}
+	sp := &serverProc{proc: proc{cmd: cmd}, log: logPath}
 	addrCh := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -607,11 +646,7 @@ func startServer(argv []string, logPath string) (*serverProc, error) {
 		}
 		_, _ = io.Copy(logf, stdout)
 	}()
-	go func() {
-		_ = cmd.Wait()
-		logf.Close()
-		close(sp.exited)
-	}()
+	sp.watch(func() { logf.Close() })
 	select {
 	case sp.addr = <-addrCh:
 		return sp, nil
@@ -623,29 +658,8 @@ func startServer(argv []string, logPath string) (*serverProc, error) {
 	}
 }
 
-// alive reports whether the server process is still running.
-func (sp *serverProc) alive() bool {
-	select {
-	case <-sp.exited:
-		return false
-	default:
-		return true
-	}
-}
-
 // stop sends SIGTERM, then SIGKILL after 10 s.
-func (sp *serverProc) stop() {
-	if !sp.alive() {
-		return
-	}
-	_ = sp.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-sp.exited:
-	case <-time.After(10 * time.Second):
-		_ = sp.cmd.Process.Kill()
-		<-sp.exited
-	}
-}
+func (sp *serverProc) stop() { sp.terminate(10 * time.Second) }
 
 // tailFile returns the last n bytes of a file, on one line.
 func tailFile(path string, n int64) string {
