@@ -19,7 +19,7 @@ func loopFixture(t testing.TB) (*Server, *Loop, *fakeConn, *Session, *nopHandler
 	cn := &conn{gc: fc, loop: l, ws: true}
 	fc.ctx = cn
 	s := &Session{ep: ep, loop: l, transport: transportWebSocket, hs: "fixture", idLen: 7}
-	s.hb.owner = s
+	s.hb.kind = timerHeartbeat
 	s.slot = l.allocSlot(s)
 	s.ws = cn
 	cn.s = s

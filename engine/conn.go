@@ -41,6 +41,7 @@ type conn struct {
 // connAux is the part of a connection an established WebSocket does not
 // use: HTTP request state and the timer.
 type connAux struct {
+	cn *conn // the owner (timer fires into it)
 	// timer closes a connection whose head is too slow (HeadTimeout) or
 	// that sits idle between requests (IdleTimeout); stopped while a
 	// request is parked and once the connection is a WebSocket (then it
@@ -77,7 +78,8 @@ func (cn *conn) auxState() *connAux {
 		} else {
 			cn.aux = &connAux{}
 		}
-		cn.aux.timer.owner = cn
+		cn.aux.cn = cn
+		cn.aux.timer.kind = timerConn
 	}
 	return cn.aux
 }
@@ -131,9 +133,6 @@ func (cn *conn) stopTimer() {
 		a.timer.Stop()
 	}
 }
-
-func (cn *conn) fireTimer(*Timer)   { cn.onTimer() }
-func (cn *conn) timerWheel() *wheel { return &cn.loop.wheel }
 
 // onTimer: a slow head (slowloris), an idle keep-alive connection, or
 // the end of a linger.

@@ -35,7 +35,7 @@ func (l *Loop) NewDetachedSession(h Handler) *Session {
 	dc := &discardConn{}
 	cn := &conn{gc: dc, loop: l, ws: true}
 	s := &Session{ep: l.detachedEP, loop: l, transport: transportWebSocket}
-	s.hb.owner = s
+	s.hb.kind = timerHeartbeat
 	s.hs = l.newDetachedID()
 	s.idLen = uint8(len(s.hs))
 	s.slot = l.allocSlot(s)

@@ -360,7 +360,7 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session {
 	l := cn.loop
 	s := &Session{ep: ep, loop: l, transport: t}
-	s.hb.owner = s
+	s.hb.kind = timerHeartbeat
 	if t == transportPolling {
 		s.newPollState()
 	}

@@ -178,7 +178,7 @@ func (l *Loop) NewTimer(fn func()) *Timer {
 		f = &funcTimer{w: &l.wheel}
 	}
 	f.fn = fn
-	f.t.owner = f
+	f.t.kind = timerFunc
 	return &f.t
 }
 
@@ -187,12 +187,15 @@ func (l *Loop) NewTimer(fn func()) *Timer {
 // be garbage once done. t must not be used afterwards. Loop-only.
 func (l *Loop) FreeTimer(t *Timer) {
 	t.Stop()
-	f, ok := t.owner.(*funcTimer)
-	if !ok || f.w != &l.wheel || len(l.freeTimers) >= maxFreeTimers {
+	if t.kind != timerFunc {
+		return
+	}
+	f := t.ownerFunc()
+	if f.w != &l.wheel || len(l.freeTimers) >= maxFreeTimers {
 		return
 	}
 	// Not reusable before the callback ends: a wheel step may hold it in
-	// its list of due timers (fireTimer skips it: fn is nil).
+	// its list of due timers (Timer.fire skips it: fn is nil).
 	f.fn = nil
 	l.freedTimers = append(l.freedTimers, f)
 }

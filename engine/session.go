@@ -96,6 +96,7 @@ type Session struct {
 // pollState is a session's polling transport and upgrade: allocated with a
 // polling session, dropped when it upgrades to WebSocket.
 type pollState struct {
+	s          *Session // the owner (upTimer fires into it)
 	pq         []*Prepared
 	pqBytes    int
 	pendingGet *conn
@@ -113,13 +114,9 @@ var monoEpoch = time.Now()
 // stored instant where a time.Time takes 24.
 func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
 
-// fireTimer implements timerOwner: hb is the heartbeat (or, closing, the
-// end of the wait for a GET to carry the "1"), anything else the upgrade.
-func (s *Session) fireTimer(t *Timer) {
-	if t != &s.hb {
-		s.onUpgradeTimeout()
-		return
-	}
+// onHBTimer: hb fired. It is the heartbeat or, closing, the end of the wait
+// for a GET to carry the "1".
+func (s *Session) onHBTimer() {
 	if s.state == stateClosing {
 		s.finish()
 		return
@@ -127,12 +124,10 @@ func (s *Session) fireTimer(t *Timer) {
 	s.onHeartbeatTimer()
 }
 
-func (s *Session) timerWheel() *wheel { return &s.loop.wheel }
-
 // newPollState gives a session its polling state.
 func (s *Session) newPollState() {
-	s.poll = &pollState{}
-	s.poll.upTimer.owner = s
+	s.poll = &pollState{s: s}
+	s.poll.upTimer.kind = timerUpgrade
 }
 
 // remoteAddr is the client's address, as net.Addr.String gave it.
@@ -539,7 +534,7 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 			s.finish()
 		case serverSide && wasOpen && reason == "forced close":
 			// The "1" waits for the next GET (PROTOCOL.md §9), bounded.
-			s.state = stateClosing // hb now ends the wait (fireTimer)
+			s.state = stateClosing // hb now ends the wait (onHBTimer)
 			s.hb.Reset(s.ep.cfg.PingTimeout + s.ep.cfg.PingInterval)
 		default:
 			s.finish()

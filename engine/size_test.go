@@ -10,16 +10,16 @@ import (
 // TestSizes pins the per-connection structs. An idle WebSocket holds one
 // Session and one conn (plus gnet's own conn): every byte here is paid a
 // million times on a million-connection box, and a field that pushes a
-// struct over its allocator size class (Session 144, conn 96) costs the
+// struct over its allocator size class (Session 128, conn 96) costs the
 // whole step. Move rarely used state behind pollState or connAux instead.
 func TestSizes(t *testing.T) {
 	for _, c := range []struct {
 		name       string
 		size, want uintptr
 	}{
-		{"Session", unsafe.Sizeof(Session{}), 144},
+		{"Session", unsafe.Sizeof(Session{}), 128},
 		{"conn", unsafe.Sizeof(conn{}), 96},
-		{"Timer", unsafe.Sizeof(Timer{}), 40},
+		{"Timer", unsafe.Sizeof(Timer{}), 24},
 	} {
 		if c.size > c.want {
 			t.Errorf("%s is %d bytes, want at most %d (see the test's comment)", c.name, c.size, c.want)

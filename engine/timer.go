@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // A hashed timer wheel per event loop (STYLE.md §5: a loop owns its timers).
@@ -22,21 +23,74 @@ const (
 
 // Timer is a one-shot timer owned by a loop. Its methods are loop-only.
 //
-// It is 40 bytes and holds no closure: the engine's own timers (a session's
-// heartbeat, a connection's head/idle timeout) are fields of their owner,
-// which the wheel calls back through owner; an idle connection pays for no
-// separate allocation. Loop.NewTimer wraps a func for the layer above.
+// It is 24 bytes and holds no closure and no interface: the engine's own
+// timers (a session's heartbeat and upgrade, a connection's head/idle
+// timeout) are fields of their owner, and kind says which field, so the
+// wheel gets from the Timer back to its owner by subtracting the field's
+// offset (ownerOf*; the container_of of C kernels). An idle connection
+// carries one Timer: an owner interface would cost it 16 bytes more.
+// Loop.NewTimer wraps a func for the layer above.
 type Timer struct {
 	prev, next *Timer
-	owner      timerOwner
 	rounds     int32 // whole turns of the wheel still to wait
 	armed      bool
+	kind       timerKind
 }
 
-// timerOwner is what a Timer fires into, and where its wheel is.
-type timerOwner interface {
-	fireTimer(t *Timer)
-	timerWheel() *wheel
+// timerKind is the struct a Timer is a field of.
+type timerKind uint8
+
+const (
+	timerUnset     timerKind = iota
+	timerHeartbeat           // Session.hb
+	timerUpgrade             // pollState.upTimer
+	timerConn                // connAux.timer
+	timerFunc                // funcTimer.t (Loop.NewTimer)
+)
+
+// The owners of each kind of Timer, from its address. Valid only for a
+// Timer of that kind (it is a field of that struct, so the result points
+// to the start of the same allocation).
+func (t *Timer) ownerSession() *Session {
+	return (*Session)(unsafe.Add(unsafe.Pointer(t), -int(unsafe.Offsetof(Session{}.hb))))
+}
+func (t *Timer) ownerPoll() *pollState {
+	return (*pollState)(unsafe.Add(unsafe.Pointer(t), -int(unsafe.Offsetof(pollState{}.upTimer))))
+}
+func (t *Timer) ownerAux() *connAux {
+	return (*connAux)(unsafe.Add(unsafe.Pointer(t), -int(unsafe.Offsetof(connAux{}.timer))))
+}
+func (t *Timer) ownerFunc() *funcTimer { return (*funcTimer)(unsafe.Pointer(t)) } // t is its first field
+
+// fire runs the timer's callback in its owner.
+func (t *Timer) fire() {
+	switch t.kind {
+	case timerHeartbeat:
+		t.ownerSession().onHBTimer()
+	case timerUpgrade:
+		t.ownerPoll().s.onUpgradeTimeout()
+	case timerConn:
+		t.ownerAux().cn.onTimer()
+	case timerFunc:
+		if f := t.ownerFunc(); f.fn != nil { // nil: freed (Loop.FreeTimer) while due in this step
+			f.fn()
+		}
+	}
+}
+
+// wheel is the wheel of the owner's loop.
+func (t *Timer) wheel() *wheel {
+	switch t.kind {
+	case timerHeartbeat:
+		return &t.ownerSession().loop.wheel
+	case timerUpgrade:
+		return &t.ownerPoll().s.loop.wheel
+	case timerConn:
+		return &t.ownerAux().cn.loop.wheel
+	case timerFunc:
+		return t.ownerFunc().w
+	}
+	panic("engine: Timer used before its owner set its kind")
 }
 
 // funcTimer is a Timer that calls a func (Loop.NewTimer): one allocation,
@@ -46,13 +100,6 @@ type funcTimer struct {
 	fn func()
 	w  *wheel
 }
-
-func (f *funcTimer) fireTimer(*Timer) {
-	if f.fn != nil { // nil: freed (Loop.FreeTimer) while due in this step
-		f.fn()
-	}
-}
-func (f *funcTimer) timerWheel() *wheel { return f.w }
 
 type wheel struct {
 	slots [wheelSlots]Timer // sentinels of circular lists
@@ -96,7 +143,7 @@ func (t *Timer) unlink() {
 	t.next.prev = t.prev
 	t.prev, t.next = nil, nil
 	t.armed = false
-	t.owner.timerWheel().armed.Add(-1)
+	t.wheel().armed.Add(-1)
 }
 
 // advance catches the wheel up with the clock, firing due timers.
@@ -126,12 +173,12 @@ func (w *wheel) step() {
 		t := due
 		due = t.next
 		t.next = nil
-		t.owner.fireTimer(t)
+		t.fire()
 	}
 }
 
 // Reset arms the timer to fire once after d. Loop-only.
-func (t *Timer) Reset(d time.Duration) { t.owner.timerWheel().arm(t, d) }
+func (t *Timer) Reset(d time.Duration) { t.wheel().arm(t, d) }
 
 // Stop disarms the timer; it reports whether it was armed. Loop-only.
 func (t *Timer) Stop() bool {

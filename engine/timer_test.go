@@ -24,8 +24,8 @@ func TestFreeTimer(t *testing.T) {
 	l.Run(func() {
 		a = l.NewTimer(nil)
 		b = l.NewTimer(nil)
-		a.owner.(*funcTimer).fn = freeOther(a, &b)
-		b.owner.(*funcTimer).fn = freeOther(b, &a)
+		a.ownerFunc().fn = freeOther(a, &b)
+		b.ownerFunc().fn = freeOther(b, &a)
 		a.Reset(5 * time.Millisecond)
 		b.Reset(5 * time.Millisecond)
 	})
