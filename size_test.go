@@ -9,8 +9,8 @@ import (
 // are pinned so that a new field is a decision (rarely used state goes in
 // socketExtra, allocated on first use).
 func TestSocketSize(t *testing.T) {
-	if got := unsafe.Sizeof(Socket{}); got > 112 {
-		t.Errorf("Socket is %d bytes, want <= 112 (the 112-byte size class)", got)
+	if got := unsafe.Sizeof(Socket{}); got > 96 {
+		t.Errorf("Socket is %d bytes, want <= 96 (the 96-byte size class)", got)
 	}
 	if got := unsafe.Sizeof(client{}); got > 64 {
 		t.Errorf("client is %d bytes, want <= 64", got)

@@ -57,8 +57,12 @@ type Socket struct {
 	// Data is free for the application (Node's socket.data).
 	Data any
 
-	mu    sync.Mutex
-	rooms []string // a snapshot of the shard, for Rooms and FetchSockets
+	mu sync.Mutex
+	// rooms is a snapshot of the shard, for Rooms and FetchSockets: the
+	// rooms but the socket's own, behind a pointer that is nil while there
+	// are none (an idle socket should not carry a slice header). Use
+	// joined and setJoined.
+	rooms *[]string
 	// handlers is appended to in place (a reader's shorter copy of the
 	// header never sees the new element) and copied on removal, so a
 	// dispatch iterates it without the lock. By value: few per socket, and
@@ -453,12 +457,14 @@ func withAttachments(p *engine.Prepared, att [][]byte) []*engine.Prepared {
 func (s *Socket) Join(rooms ...string) {
 	s.mu.Lock()
 	var added []string
+	joined := s.joined()
 	for _, r := range rooms {
-		if r != s.id && !slices.Contains(s.rooms, r) {
-			s.rooms = append(s.rooms, r)
+		if r != s.id && !slices.Contains(joined, r) {
+			joined = append(joined, r)
 			added = append(added, r)
 		}
 	}
+	s.setJoined(joined)
 	s.mu.Unlock()
 	if len(added) == 0 {
 		return
@@ -480,12 +486,12 @@ func (s *Socket) Join(rooms ...string) {
 // Leave removes the socket from a room.
 func (s *Socket) Leave(room string) {
 	s.mu.Lock()
-	i := slices.Index(s.rooms, room)
+	i := slices.Index(s.joined(), room)
 	if i < 0 {
 		s.mu.Unlock()
 		return
 	}
-	s.rooms = slices.Delete(s.rooms, i, i+1)
+	s.setJoined(slices.Delete(s.joined(), i, i+1))
 	s.mu.Unlock()
 	s.nsp.adapter.Del(s.id, room)
 	s.loop().Post(func() {
@@ -499,7 +505,27 @@ func (s *Socket) Leave(room string) {
 func (s *Socket) Rooms() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string{s.id}, s.rooms...)
+	return append([]string{s.id}, s.joined()...)
+}
+
+// joined is the socket's rooms but its own. Under mu.
+func (s *Socket) joined() []string {
+	if s.rooms == nil {
+		return nil
+	}
+	return *s.rooms
+}
+
+// setJoined replaces the socket's rooms but its own. Under mu.
+func (s *Socket) setJoined(r []string) {
+	switch {
+	case len(r) == 0:
+		s.rooms = nil
+	case s.rooms == nil:
+		s.rooms = &r
+	default:
+		*s.rooms = r
+	}
 }
 
 // inRoom reports membership, for FetchSockets and friends.
@@ -509,7 +535,7 @@ func (s *Socket) inRoom(r string) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Contains(s.rooms, r)
+	return slices.Contains(s.joined(), r)
 }
 
 // Disconnect disconnects the socket from its namespace: the client gets a
@@ -567,7 +593,7 @@ func (s *Socket) onConnect() {
 	// Rooms joined before the connection completed (in a middleware, as
 	// Node allows): their Join found no shard membership yet.
 	s.mu.Lock()
-	early := slices.Clone(s.rooms)
+	early := slices.Clone(s.joined())
 	s.mu.Unlock()
 	for _, r := range early {
 		if sh.Join(s.slot, r) {
@@ -617,7 +643,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	}
 	if !isMemory(s.nsp.adapter) {
 		s.mu.Lock()
-		rooms := append([]string{s.id}, s.rooms...)
+		rooms := append([]string{s.id}, s.joined()...)
 		s.mu.Unlock()
 		s.nsp.adapter.DelAll(s.id, rooms)
 	}
@@ -642,7 +668,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	if x := s.x.Load(); x != nil {
 		disc = x.onDisc // handlers added while disconnecting run too
 	}
-	s.rooms = nil
+	s.setJoined(nil)
 	s.mu.Unlock()
 	for _, fn := range disc {
 		s.safely("disconnect", func() { fn(reason) })
