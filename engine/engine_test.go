@@ -91,6 +91,17 @@ func testConfig() Config {
 	}
 }
 
+// quietConfig is testConfig with heartbeats too slow to fire during a test
+// that is not about them: on a loaded machine (CI runs packages in
+// parallel under -race) a 300 ms ping can land between a test's request
+// and the answer it reads, or a 200 ms pong deadline pass while the test
+// waits.
+func quietConfig() Config {
+	c := testConfig()
+	c.PingInterval, c.PingTimeout = 25*time.Second, 20*time.Second
+	return c
+}
+
 func startServer(t testing.TB, cfg Config, h Handler, setup ...func(*Server)) (*Server, string) {
 	t.Helper()
 	srv := NewServer()

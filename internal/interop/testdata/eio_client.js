@@ -450,12 +450,15 @@ const scenarios = {
       const gaps = [st.pings[0] - st.openedAt, st.pings[1] - st.pings[0], st.pings[2] - st.pings[1]];
       // The server sends the next ping pingInterval after each pong, and the pong
       // leaves when the client handles the ping: so the gap between two pings
-      // handled by the client is never below pingInterval (5% slack for timer
-      // granularity), and with an answering client not much above it. (The gap
-      // from "open" is not checked: the client may see "open" late.)
+      // handled by the client is never below pingInterval, and with an answering
+      // client not much above it. 10% slack: the client stamps a ping when its
+      // handler runs, after the pong left, and on a loaded machine (tests run in
+      // parallel under -race) that handler ran ~20 ms late once, shortening the
+      // next gap by as much. (The gap from "open" is not checked: the client may
+      // see "open" late.)
       for (const i of [1, 2]) {
         const g = gaps[i];
-        assert(g >= pingInterval * 0.95 && g <= pingInterval + pingTimeout + 2000, `ping gap #${i} = ${g} ms, want ~${pingInterval} ms (gaps ${show(gaps)})`);
+        assert(g >= pingInterval * 0.9 && g <= pingInterval + pingTimeout + 2000, `ping gap #${i} = ${g} ms, want ~${pingInterval} ms (gaps ${show(gaps)})`);
       }
       ctx.at("echo after pings");
       st.socket.send("still alive");
