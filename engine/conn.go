@@ -15,9 +15,11 @@ import (
 // headers prepared before the request was handed over (aux.extra,
 // aux.keepAlive).
 //
-// An established WebSocket keeps only what frame mode needs (128 bytes,
+// An established WebSocket keeps only what frame mode needs (64 bytes,
 // pinned by TestSizes); the HTTP state and the connection's timer live in
-// aux, dropped at the upgrade and brought back only to linger.
+// aux, dropped at the upgrade and brought back only to linger, and the
+// Decoder (16 bytes) holds the state of a fragmented message only while one
+// is in progress.
 type conn struct {
 	gc   gnet.Conn
 	loop *Loop
@@ -331,6 +333,10 @@ func (cn *conn) readFrames() gnet.Action {
 		// gnet's Discard(0) discards everything: never call it with 0.
 		_, _ = cn.gc.Discard(off)
 	}
+	// Every message decoded here has been handled or copied: a reassembled
+	// one's state goes back to the pool now, not at the next frame, which
+	// an idle connection may never send.
+	cn.dec.Release()
 	return gnet.None
 }
 

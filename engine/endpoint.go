@@ -16,6 +16,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/riptide-io/riptide/frame"
 	"github.com/riptide-io/riptide/internal/http1"
 	"github.com/riptide-io/riptide/internal/idset"
 )
@@ -32,6 +33,9 @@ type Endpoint struct {
 	upgrades  []string // advertised on polling handshakes
 	stats     counters
 	dict      *headDict // how sessions store their handshake heads
+	// limits are the frame limits of the endpoint's WebSocket connections,
+	// shared by their Decoders (one pointer each rather than a copy).
+	limits frame.Limits
 }
 
 const sidShards = 64
@@ -44,6 +48,7 @@ type sidShard struct {
 func newEndpoint(srv *Server, cfg Config, h Handler) *Endpoint {
 	ep := &Endpoint{srv: srv, cfg: cfg.withDefaults(), h: h}
 	ep.dict = newHeadDict(ep.cfg.Path)
+	ep.limits = frame.Limits{MaxMessageSize: ep.cfg.MaxHTTPBufferSize}
 	for _, t := range ep.cfg.Transports {
 		switch t {
 		case "polling":
@@ -336,7 +341,7 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 	b = http1.AppendAcceptKey(b, req.SecWebSocketKey)
 	b = append(b, "\r\n"...)
 	cn.ws = true
-	cn.dec.MaxMessageSize = ep.cfg.MaxHTTPBufferSize
+	cn.dec.Limits = &ep.limits
 	if s != nil {
 		b = append(b, "\r\n"...)
 		l.scratch = b[:0]

@@ -1,16 +1,20 @@
 package engine
 
 import (
+	"bytes"
 	"testing"
 	"unsafe"
 
+	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/riptide-io/riptide/frame"
 )
 
 // TestSizes pins the per-connection structs. An idle WebSocket holds one
 // Session and one conn (plus gnet's own conn): every byte here is paid a
 // million times on a million-connection box, and a field that pushes a
-// struct over its allocator size class (Session 128, conn 96) costs the
+// struct over its allocator size class (Session 128, conn 64) costs the
 // whole step. Move rarely used state behind pollState or connAux instead.
 func TestSizes(t *testing.T) {
 	for _, c := range []struct {
@@ -18,7 +22,7 @@ func TestSizes(t *testing.T) {
 		size, want uintptr
 	}{
 		{"Session", unsafe.Sizeof(Session{}), 128},
-		{"conn", unsafe.Sizeof(conn{}), 96},
+		{"conn", unsafe.Sizeof(conn{}), 64},
 		{"Timer", unsafe.Sizeof(Timer{}), 24},
 	} {
 		if c.size > c.want {
@@ -77,5 +81,59 @@ func TestUpgradeDropsPollingState(t *testing.T) {
 	}
 	if r := s.Request(); r.Transport != "polling" || r.URL.RawQuery != "EIO=4&transport=polling" || r.Header.Get("Host") != "x" {
 		t.Fatalf("handshake request: %+v", r)
+	}
+}
+
+// TestFragmentStateReleased: a WebSocket holds the state of a fragmented
+// message only while the message is in progress. Once it has been handed to
+// the handler, the connection's Decoder is back to its idle form (its Limits
+// alone), without waiting for another frame.
+func TestFragmentStateReleased(t *testing.T) {
+	srv, ep, l := newFakeLoop()
+	h := ep.h.(*nopHandler)
+	fc := &fakeConn{}
+	traffic := func(in []byte) {
+		t.Helper()
+		fc.in = in
+		l.enter()
+		a := srv.OnTraffic(fc)
+		l.leave()
+		if a != gnet.None {
+			t.Fatalf("connection closed (%v)", a)
+		}
+	}
+	l.enter()
+	cn := newConn(fc, l, false)
+	l.leave()
+	traffic([]byte(wsHandshake))
+	idle := frame.Decoder{Limits: &ep.limits}
+	if !cn.ws || cn.dec != idle {
+		t.Fatalf("after the 101: ws %v, decoder %+v", cn.ws, cn.dec)
+	}
+	fragment := func(op ws.OpCode, fin bool, p string) []byte {
+		var b bytes.Buffer
+		_ = ws.WriteFrame(&b, ws.MaskFrameWith(ws.NewFrame(op, fin, []byte(p)), [4]byte{1, 2, 3, 4}))
+		return b.Bytes()
+	}
+
+	// One read holding the whole message.
+	n := h.n
+	traffic(append(fragment(ws.OpText, false, "4hel"), fragment(ws.OpContinuation, true, "lo")...))
+	if h.n != n+1 || cn.dec != idle {
+		t.Fatalf("whole fragmented message: %d message(s), decoder %+v", h.n-n, cn.dec)
+	}
+	// The message spread over reads: the state is held in between.
+	traffic(fragment(ws.OpText, false, "4hel"))
+	if cn.dec == idle {
+		t.Fatal("no state held for the message in progress")
+	}
+	traffic(fragment(ws.OpContinuation, true, "lo"))
+	if h.n != n+2 || cn.dec != idle {
+		t.Fatalf("message over two reads: %d message(s), decoder %+v", h.n-n, cn.dec)
+	}
+	// Unfragmented traffic never takes a state.
+	traffic(maskedText("4hello"))
+	if h.n != n+3 || cn.dec != idle {
+		t.Fatalf("unfragmented message: %d message(s), decoder %+v", h.n-n, cn.dec)
 	}
 }

@@ -33,7 +33,7 @@ func TestAllocs(t *testing.T) {
 			b = b[n:]
 		}
 	}
-	decodeAllFrames(frag) // grow the assembly buffer once
+	decodeAllFrames(frag) // leave an assembly state and its buffer in the pool
 	headroom := make([]byte, MaxHeaderSize+len(payload))
 	dst := make([]byte, 0, MaxHeaderSize+len(payload))
 

@@ -58,7 +58,7 @@ func BenchmarkDecoderNext(b *testing.B) {
 			// The copy is part of the measured time (a memmove, far cheaper
 			// than the decoding).
 			buf := make([]byte, len(tc.frame))
-			d := Decoder{MaxMessageSize: 1 << 20}
+			d := Decoder{Limits: &Limits{MaxMessageSize: 1 << 20}}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tc.frame)))
 			for b.Loop() {

@@ -2,6 +2,7 @@ package frame
 
 import (
 	"math"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -9,17 +10,17 @@ import (
 
 // Decoder defaults and limits.
 const (
-	// DefaultMaxMessageSize is the message size limit of a zero Decoder,
-	// Engine.IO's default maxHttpBufferSize (1e6 bytes).
+	// DefaultMaxMessageSize is the message size limit of a Decoder without
+	// Limits, Engine.IO's default maxHttpBufferSize (1e6 bytes).
 	DefaultMaxMessageSize = 1_000_000
-	// DefaultMaxFragments is the fragment limit of a zero Decoder.
+	// DefaultMaxFragments is the fragment limit of a Decoder without Limits.
 	DefaultMaxFragments = 1024
 
-	// maxRetained is the largest assembly buffer kept between fragmented
-	// messages. Browsers and Node's ws do not fragment what they send, so
-	// fragmented messages are rare: keeping a small buffer makes the usual
-	// ones free without letting one big message pin its memory for the life
-	// of the connection.
+	// maxRetained is the largest assembly buffer kept for the next
+	// fragmented message (in a pool shared by all Decoders). Browsers and
+	// Node's ws do not fragment what they send, so fragmented messages are
+	// rare: keeping a small buffer makes the usual ones free without
+	// letting one big message pin its memory.
 	maxRetained = 4 << 10
 	// minAssembly is the smallest assembly buffer allocated.
 	minAssembly = 512
@@ -32,18 +33,17 @@ const (
 //
 // Payload is unmasked. It aliases the buffer given to Next, or the Decoder's
 // assembly buffer for a fragmented message: it is valid until the next call to
-// Next or Reset, and only while the caller keeps its buffer. A text payload is
-// valid UTF-8; a close payload has been checked by [ParseClose].
+// Next, Release or Reset, and only while the caller keeps its buffer. A text
+// payload is valid UTF-8; a close payload has been checked by [ParseClose].
 type Message struct {
 	Op      ws.OpCode
 	Payload []byte
 }
 
-// Decoder decodes the frames a client sends to a server (RFC 6455 §5) into
-// messages, reassembling fragmented ones (§5.4). The zero value is ready to
-// use. A Decoder holds the state of one connection and must be used from that
-// connection's event loop only: it is not safe for concurrent use.
-type Decoder struct {
+// Limits are the limits a [Decoder] enforces. They are the same for every
+// connection of a server, so Decoders point to one shared Limits rather than
+// each holding a copy; it must not change while Decoders use it.
+type Limits struct {
 	// MaxMessageSize is the largest message accepted, in payload bytes,
 	// counted over all fragments. A frame whose header declares more (with
 	// what was assembled before it) fails with [ErrTooBig] (1009) at once,
@@ -56,15 +56,56 @@ type Decoder struct {
 	// empty fragments, which MaxMessageSize does not (1009 would misdescribe
 	// a message that may be small). Zero or less means DefaultMaxFragments.
 	MaxFragments int32
-
-	// Every connection holds a Decoder: 4-byte counters (bounded by the
-	// limits above) and packed fields keep it at 48 bytes.
-	frags   uint32    // frames of the fragmented message so far
-	buf     []byte    // payload of the fragmented message in progress
-	checked uint32    // buf[:checked] is valid UTF-8 ending on a rune boundary (text only)
-	op      ws.OpCode // its opcode, 0 when no fragmented message is in progress
-	done    bool      // Next returned buf as a message: recycle it on the next call
 }
+
+// maxMessageSize is l's message size limit; l may be nil.
+func (l *Limits) maxMessageSize() int64 {
+	if l == nil || l.MaxMessageSize <= 0 {
+		return DefaultMaxMessageSize
+	}
+	return min(l.MaxMessageSize, math.MaxUint32)
+}
+
+// maxFragments is l's fragment limit; l may be nil.
+func (l *Limits) maxFragments() int64 {
+	if l == nil || l.MaxFragments <= 0 {
+		return DefaultMaxFragments
+	}
+	return int64(l.MaxFragments)
+}
+
+// Decoder decodes the frames a client sends to a server (RFC 6455 §5) into
+// messages, reassembling fragmented ones (§5.4). The zero value is ready to
+// use, with the default limits. A Decoder holds the state of one connection
+// and must be used from that connection's event loop only: it is not safe for
+// concurrent use, and must not be copied while it holds a fragmented message.
+//
+// Every connection holds a Decoder, so it is two pointers (16 bytes): the
+// shared Limits, and the state of a fragmented message, which exists only
+// while one is in progress (see [Decoder.Release]).
+type Decoder struct {
+	// Limits are the limits enforced; nil means the defaults.
+	Limits *Limits
+
+	// asm is the fragmented message in progress, or the one Next returned
+	// last (asm.done); nil when there is neither, as on an idle connection.
+	asm *assembly
+}
+
+// assembly is the state of a fragmented message. It is taken from a pool at
+// the first fragment and given back, with its buffer if small, once the
+// message has been returned and its lifetime is over.
+type assembly struct {
+	buf     []byte    // payload so far
+	frags   uint32    // frames so far (bounded by MaxFragments)
+	checked uint32    // buf[:checked] is valid UTF-8 ending on a rune boundary (text only)
+	op      ws.OpCode // the message's opcode, from its first frame
+	done    bool      // Next returned buf as a message: release it on the next call
+}
+
+// assemblies recycles assembly states and their small buffers between
+// fragmented messages, across connections: an idle connection holds none.
+var assemblies = sync.Pool{New: func() any { return new(assembly) }}
 
 // Next decodes the frame at the front of b, the bytes the connection has
 // buffered. b is modified: the payload is unmasked in place. Next returns:
@@ -87,17 +128,17 @@ type Decoder struct {
 // data message while one is in progress (§5.4), and a bad close frame
 // (§5.5.1, [ParseClose]); with [ErrInvalidUTF8] for a text message that is not
 // UTF-8 (§5.6, §8.1), detected at the first fragment that cannot lead to valid
-// UTF-8; with [ErrTooBig] and [ErrPolicy] as MaxMessageSize and MaxFragments
-// say. Everything decided by the header is reported before the payload has
-// arrived.
+// UTF-8; with [ErrTooBig] and [ErrPolicy] as the [Limits] say. Everything
+// decided by the header is reported before the payload has arrived.
 //
-// Next does not allocate, except to grow the assembly buffer of a fragmented
-// message beyond the one it keeps (4 KiB).
+// Next does not allocate, except for a fragmented message: its state comes
+// from a pool (allocated when the pool is empty), and its buffer grows beyond
+// the one the pool keeps (4 KiB) by allocating.
 func (d *Decoder) Next(b []byte) (m Message, n int, err error) {
-	if d.done {
-		// The message returned last time aliased d.buf; its lifetime is over.
-		d.done = false
-		d.recycle()
+	if d.asm != nil && d.asm.done {
+		// The message returned last time aliased the assembly buffer; its
+		// lifetime is over.
+		d.release()
 	}
 	h, hn, err := ParseHeader(b)
 	if err != nil {
@@ -131,7 +172,7 @@ func (d *Decoder) Next(b []byte) (m Message, n int, err error) {
 		return Message{h.OpCode, p}, n, nil
 
 	case h.OpCode != ws.OpContinuation && h.Fin:
-		// A whole message in one frame: no copy.
+		// A whole message in one frame: no copy, no assembly state.
 		if h.OpCode == ws.OpText && !utf8.Valid(p) {
 			return Message{}, 0, errTextUTF8 // §8.1
 		}
@@ -139,73 +180,72 @@ func (d *Decoder) Next(b []byte) (m Message, n int, err error) {
 
 	case h.OpCode != ws.OpContinuation:
 		// §5.4: the first fragment carries the opcode, FIN clear.
-		d.op, d.frags, d.checked = h.OpCode, 1, 0
-		d.buf = d.buf[:0]
-	default:
-		d.frags++
+		// checkData made sure that no message is in progress.
+		d.asm = assemblies.Get().(*assembly)
+		d.asm.op = h.OpCode
 	}
-	d.appendFragment(p)
-	if d.op == ws.OpText && !d.validText(h.Fin) {
+	a := d.asm
+	a.frags++
+	a.appendFragment(p, d.Limits.maxMessageSize())
+	if a.op == ws.OpText && !a.validText(h.Fin) {
 		return Message{}, 0, errTextUTF8 // §8.1
 	}
 	if !h.Fin {
 		return Message{}, n, nil
 	}
 	// §5.4: the final fragment has FIN set.
-	m = Message{d.op, d.buf[:len(d.buf):len(d.buf)]}
-	d.op, d.frags, d.done = 0, 0, true
-	return m, n, nil
+	a.done = true
+	return Message{a.op, a.buf[:len(a.buf):len(a.buf)]}, n, nil
 }
 
 // checkData applies the rules for data frame h that depend on the message in
-// progress, from the header alone.
+// progress, from the header alone. Next has released a finished assembly
+// before calling it: d.asm != nil means a fragmented message is in progress.
 func (d *Decoder) checkData(h ws.Header) error {
+	var assembled int64
 	if h.OpCode == ws.OpContinuation {
 		// §5.4: a continuation belongs to a message started by a
 		// non-final text or binary frame.
-		if d.op == 0 {
+		if d.asm == nil {
 			return errNoContinuation
 		}
-		if int64(d.frags) >= d.maxFragments() {
+		if int64(d.asm.frags) >= d.Limits.maxFragments() {
 			return errTooManyFragments
 		}
-	} else if d.op != 0 {
+		assembled = int64(len(d.asm.buf))
+	} else if d.asm != nil {
 		// §5.4: "fragments of one message MUST NOT be interleaved between
 		// the fragments of another message".
 		return errInterleaved
 	}
-	var assembled int64
-	if d.op != 0 {
-		assembled = int64(len(d.buf))
-	}
 	// 0 <= assembled <= MaxInt64: the subtraction cannot overflow.
-	if h.Length > d.maxMessageSize()-assembled {
+	if h.Length > d.Limits.maxMessageSize()-assembled {
 		return ErrTooBig
 	}
 	return nil
 }
 
 // appendFragment appends p to the assembly buffer. The buffer grows by
-// doubling, but not past MaxMessageSize: checkData has made sure that the
-// message fits, so that bounds it.
-func (d *Decoder) appendFragment(p []byte) {
-	need := len(d.buf) + len(p)
-	if need > cap(d.buf) {
-		c := max(int64(cap(d.buf))*2, int64(need), minAssembly)
-		c = max(min(c, d.maxMessageSize()), int64(need))
-		nb := make([]byte, len(d.buf), c)
-		copy(nb, d.buf)
-		d.buf = nb
+// doubling, but not past limit, the message size limit: checkData has made
+// sure that the message fits, so that bounds it.
+func (a *assembly) appendFragment(p []byte, limit int64) {
+	need := len(a.buf) + len(p)
+	if need > cap(a.buf) {
+		c := max(int64(cap(a.buf))*2, int64(need), minAssembly)
+		c = max(min(c, limit), int64(need))
+		nb := make([]byte, len(a.buf), c)
+		copy(nb, a.buf)
+		a.buf = nb
 	}
-	d.buf = append(d.buf, p...)
+	a.buf = append(a.buf, p...)
 }
 
 // validText reports whether the text assembled so far can still be valid
 // UTF-8 (§8.1), validating only what the last fragment added. A code point
 // may be split across fragments, so unless the message is final a trailing
 // incomplete but valid prefix of a code point is left for the next fragment.
-func (d *Decoder) validText(final bool) bool {
-	p := d.buf[d.checked:]
+func (a *assembly) validText(final bool) bool {
+	p := a.buf[a.checked:]
 	end := len(p)
 	if !final {
 		// Find the start of the last code point: at most UTFMax-1
@@ -223,37 +263,39 @@ func (d *Decoder) validText(final bool) bool {
 	if !utf8.Valid(p[:end]) {
 		return false
 	}
-	d.checked += uint32(end) // buf is at most maxMessageSize, < 4 GiB
+	a.checked += uint32(end) // buf is at most maxMessageSize, < 4 GiB
 	return true
 }
 
-// recycle empties the assembly buffer, dropping it if it grew large.
-func (d *Decoder) recycle() {
-	if cap(d.buf) > maxRetained {
-		d.buf = nil
-	} else {
-		d.buf = d.buf[:0]
+// release gives the assembly state back to the pool, with its buffer
+// emptied, or dropped if it grew large.
+func (d *Decoder) release() {
+	a := d.asm
+	d.asm = nil
+	buf := a.buf[:0]
+	if cap(buf) > maxRetained {
+		buf = nil
 	}
-	d.checked = 0
+	*a = assembly{buf: buf}
+	assemblies.Put(a)
+}
+
+// Release ends the lifetime of the message Next returned last, as the next
+// call to Next would, so that the Decoder gives its assembly state back
+// unless a fragmented message is in progress: an idle connection then holds
+// only the Decoder's 16 bytes. Call it once done with the messages decoded
+// from the bytes at hand; it costs nothing when there is nothing to release.
+func (d *Decoder) Release() {
+	if d.asm != nil && d.asm.done {
+		d.release()
+	}
 }
 
 // Reset drops the Decoder's state, including any message in progress, and
-// releases its assembly buffer; the limits are kept. Use it to recycle a
-// Decoder for another connection, or to free its memory early.
+// gives its assembly buffer back; the Limits are kept. Use it to recycle a
+// Decoder for another connection, or after a *[CloseError].
 func (d *Decoder) Reset() {
-	d.buf, d.op, d.frags, d.checked, d.done = nil, 0, 0, 0, false
-}
-
-func (d *Decoder) maxMessageSize() int64 {
-	if d.MaxMessageSize <= 0 {
-		return DefaultMaxMessageSize
+	if d.asm != nil {
+		d.release()
 	}
-	return min(d.MaxMessageSize, math.MaxUint32)
-}
-
-func (d *Decoder) maxFragments() int64 {
-	if d.MaxFragments <= 0 {
-		return DefaultMaxFragments
-	}
-	return int64(d.MaxFragments)
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 )
@@ -131,20 +132,20 @@ func TestDecoder(t *testing.T) {
 		{"too long sequence", Decoder{}, concat(text(false, "\xf0\x9f\x98"), cont(true, "\x80\x80")), []event{fragment, fail(errTextUTF8)}},
 
 		// Limits, checked from the header.
-		{"at max size", Decoder{MaxMessageSize: 5}, text(true, "12345"), []event{msg(ws.OpText, "12345")}},
-		{"over max size", Decoder{MaxMessageSize: 5}, text(true, "123456"), []event{fail(ErrTooBig)}},
-		{"over max size assembled", Decoder{MaxMessageSize: 5}, concat(text(false, "123"), cont(false, "45"), cont(true, "6")),
+		{"at max size", Decoder{Limits: &Limits{MaxMessageSize: 5}}, text(true, "12345"), []event{msg(ws.OpText, "12345")}},
+		{"over max size", Decoder{Limits: &Limits{MaxMessageSize: 5}}, text(true, "123456"), []event{fail(ErrTooBig)}},
+		{"over max size assembled", Decoder{Limits: &Limits{MaxMessageSize: 5}}, concat(text(false, "123"), cont(false, "45"), cont(true, "6")),
 			[]event{fragment, fragment, fail(ErrTooBig)}},
-		{"at max size assembled", Decoder{MaxMessageSize: 5}, concat(text(false, "123"), ctl(ws.OpPing, "control frames do not count"), cont(true, "45")),
+		{"at max size assembled", Decoder{Limits: &Limits{MaxMessageSize: 5}}, concat(text(false, "123"), ctl(ws.OpPing, "control frames do not count"), cont(true, "45")),
 			[]event{fragment, msg(ws.OpPing, "control frames do not count"), msg(ws.OpText, "12345")}},
 		{"default max size", Decoder{}, rawFrame(0x82, true, 127, u64(1_000_001), nil), []event{fail(ErrTooBig)}},
 		{"2^40 from the header alone", Decoder{}, rawFrame(0x82, true, 127, u64(1<<40), nil), []event{fail(ErrTooBig)}},
-		{"2^63-1 from the header alone", Decoder{MaxMessageSize: 1<<63 - 1}, concat(bin(false, "ab"), rawFrame(0x80, true, 127, u64(1<<63-1), nil)),
+		{"2^63-1 from the header alone", Decoder{Limits: &Limits{MaxMessageSize: 1<<63 - 1}}, concat(bin(false, "ab"), rawFrame(0x80, true, 127, u64(1<<63-1), nil)),
 			[]event{fragment, fail(ErrTooBig)}},
 		{"msb set", Decoder{}, rawFrame(0x82, true, 127, u64(1<<63|5), []byte("hello")), []event{fail(errLengthMSB)}},
-		{"max fragments", Decoder{MaxFragments: 3}, concat(bin(false, "a"), cont(false, "b"), cont(true, "c")),
+		{"max fragments", Decoder{Limits: &Limits{MaxFragments: 3}}, concat(bin(false, "a"), cont(false, "b"), cont(true, "c")),
 			[]event{fragment, fragment, msg(ws.OpBinary, "abc")}},
-		{"too many fragments", Decoder{MaxFragments: 3}, concat(bin(false, "a"), cont(false, "b"), cont(false, "c"), cont(true, "d")),
+		{"too many fragments", Decoder{Limits: &Limits{MaxFragments: 3}}, concat(bin(false, "a"), cont(false, "b"), cont(false, "c"), cont(true, "d")),
 			[]event{fragment, fragment, fragment, fail(errTooManyFragments)}},
 		{"too many fragments, default", Decoder{}, concat(bin(false, ""), bytes.Repeat(cont(false, ""), DefaultMaxFragments)),
 			append(make([]event, DefaultMaxFragments), fail(errTooManyFragments))},
@@ -224,16 +225,18 @@ func TestDecoderAliasing(t *testing.T) {
 	b = concat(text(false, "ab"), clientFrame(true, ws.OpContinuation, []byte("cd")))
 	_, n, _ = d.Next(b)
 	m, _, err = d.Next(b[n:])
-	if err != nil || string(m.Payload) != "abcd" || &m.Payload[0] != &d.buf[0] || cap(m.Payload) != 4 {
+	if err != nil || string(m.Payload) != "abcd" || &m.Payload[0] != &d.asm.buf[0] || cap(m.Payload) != 4 {
 		t.Errorf("reassembled: %q %v", m.Payload, err)
 	}
 }
 
-// The assembly buffer is reused while small and dropped once a big message
-// is done, so that memory stays bounded.
+// The assembly buffer goes back to the pool with its state while small, and
+// is dropped once a big message is done, so that memory stays bounded.
 func TestDecoderBufferBounded(t *testing.T) {
 	var d Decoder
-	assemble := func(size int) {
+	// assemble decodes a fragmented message of size bytes and returns its
+	// state, still held by d (the message is valid until the next call).
+	assemble := func(size int) *assembly {
 		t.Helper()
 		p := bytes.Repeat([]byte{'z'}, size)
 		b := concat(clientFrame(false, ws.OpBinary, p[:size/2]), clientFrame(true, ws.OpContinuation, p[size/2:]))
@@ -244,50 +247,126 @@ func TestDecoderBufferBounded(t *testing.T) {
 		if m, _, err := d.Next(b[n:]); err != nil || !bytes.Equal(m.Payload, p) {
 			t.Fatalf("size %d: %v", size, err)
 		}
+		if d.asm == nil || !d.asm.done {
+			t.Fatalf("size %d: no finished assembly held: %+v", size, d.asm)
+		}
+		return d.asm
 	}
 	next := func() {
 		t.Helper()
 		if _, _, err := d.Next(text(true, "x")); err != nil {
 			t.Fatal(err)
 		}
+		if d.asm != nil {
+			t.Fatal("assembly state kept after the message")
+		}
 	}
-	assemble(1000)
+	// The released state is inspected after it went back to the pool: the
+	// test takes nothing from the pool meanwhile.
+	a := assemble(1000)
 	next()
-	small := cap(d.buf)
-	if small == 0 || small > maxRetained {
-		t.Fatalf("small message: cap %d", small)
+	if c := cap(a.buf); c == 0 || c > maxRetained || len(a.buf) != 0 || a.done || a.op != 0 || a.frags != 0 || a.checked != 0 {
+		t.Fatalf("small message: released state not emptied or buffer not kept: len %d cap %d %+v", len(a.buf), c, *a)
 	}
-	assemble(1000)
-	if cap(d.buf) != small {
-		t.Errorf("buffer not reused: cap %d, was %d", cap(d.buf), small)
-	}
-	assemble(100_000)
-	if cap(d.buf) < 100_000 {
-		t.Fatalf("cap %d", cap(d.buf))
+	a = assemble(100_000)
+	if cap(a.buf) < 100_000 {
+		t.Fatalf("cap %d", cap(a.buf))
 	}
 	next()
-	if cap(d.buf) != 0 {
-		t.Errorf("big buffer kept after the message: cap %d", cap(d.buf))
+	if a.buf != nil {
+		t.Errorf("big buffer kept after the message: cap %d", cap(a.buf))
 	}
 	// Growth never exceeds the limit.
-	d = Decoder{MaxMessageSize: 1500}
-	assemble(1500)
-	if cap(d.buf) > 1500 {
-		t.Errorf("cap %d over MaxMessageSize", cap(d.buf))
+	d = Decoder{Limits: &Limits{MaxMessageSize: 1500}}
+	if a := assemble(1500); cap(a.buf) > 1500 {
+		t.Errorf("cap %d over MaxMessageSize", cap(a.buf))
+	}
+}
+
+// An idle connection holds no assembly state: it is taken at the first
+// fragment of a message, kept while the message is in progress and while
+// the reassembled message is valid, and given back at the next call to Next
+// (or Release) whatever that call decodes.
+func TestDecoderReleasesState(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after func(d *Decoder) // what follows the fragmented message
+	}{
+		{"text", func(d *Decoder) { _, _, _ = d.Next(text(true, "x")) }},
+		{"ping", func(d *Decoder) { _, _, _ = d.Next(clientFrame(true, ws.OpPing, nil)) }},
+		{"partial frame", func(d *Decoder) { _, _, _ = d.Next(text(true, "x")[:3]) }},
+		{"nothing", func(d *Decoder) { _, _, _ = d.Next(nil) }},
+		{"Release", func(d *Decoder) { d.Release() }},
+		{"Reset", func(d *Decoder) { d.Reset() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d Decoder
+			if d.Release(); d.asm != nil {
+				t.Fatal("Release made a state")
+			}
+			start := concat(text(false, "ab"), clientFrame(true, ws.OpPing, nil))
+			if evs := decodeAll(t, &d, start, 0); len(evs) != 2 || d.asm == nil || d.asm.done {
+				t.Fatalf("in progress: %v, state %+v", evs, d.asm)
+			}
+			if d.Release(); d.asm == nil {
+				t.Fatal("Release dropped a message in progress")
+			}
+			m, _, err := d.Next(clientFrame(true, ws.OpContinuation, []byte("cd")))
+			if err != nil || string(m.Payload) != "abcd" || d.asm == nil {
+				t.Fatalf("final fragment: %q %v, state %+v", m.Payload, err, d.asm)
+			}
+			tc.after(&d)
+			if d.asm != nil {
+				t.Fatalf("state kept: %+v", d.asm)
+			}
+			// And the Decoder works on.
+			again := concat(text(false, "ef"), clientFrame(true, ws.OpContinuation, []byte("gh")), text(true, "i"))
+			if got := decodeAll(t, &d, again, 1); len(got) != 3 || got[1].payload != "efgh" || d.asm != nil {
+				t.Fatalf("after: %v, state %+v", got, d.asm)
+			}
+		})
 	}
 }
 
 func TestDecoderReset(t *testing.T) {
-	d := Decoder{MaxMessageSize: 100, MaxFragments: 5}
+	lim := &Limits{MaxMessageSize: 100, MaxFragments: 5}
+	d := Decoder{Limits: lim}
 	if _, _, err := d.Next(text(false, "ab")); err != nil {
 		t.Fatal(err)
 	}
 	d.Reset()
-	if d.buf != nil || d.MaxMessageSize != 100 || d.MaxFragments != 5 {
+	if d.asm != nil || d.Limits != lim || *lim != (Limits{MaxMessageSize: 100, MaxFragments: 5}) {
 		t.Errorf("after Reset: %+v", d)
 	}
 	// The message in progress is gone: a new one may start.
 	if m, _, err := d.Next(text(true, "new")); err != nil || string(m.Payload) != "new" {
 		t.Errorf("%q %v", m.Payload, err)
+	}
+}
+
+// Limits are read through a pointer that may be nil, and keep their meaning:
+// zero or less is the default, and sizes are capped below 4 GiB.
+func TestLimits(t *testing.T) {
+	for _, tc := range []struct {
+		l           *Limits
+		size, frags int64
+	}{
+		{nil, DefaultMaxMessageSize, DefaultMaxFragments},
+		{&Limits{}, DefaultMaxMessageSize, DefaultMaxFragments},
+		{&Limits{MaxMessageSize: -1, MaxFragments: -1}, DefaultMaxMessageSize, DefaultMaxFragments},
+		{&Limits{MaxMessageSize: 7, MaxFragments: 3}, 7, 3},
+		{&Limits{MaxMessageSize: 1 << 40}, 1<<32 - 1, DefaultMaxFragments},
+	} {
+		if s, f := tc.l.maxMessageSize(), tc.l.maxFragments(); s != tc.size || f != tc.frags {
+			t.Errorf("%+v: %d, %d; want %d, %d", tc.l, s, f, tc.size, tc.frags)
+		}
+	}
+}
+
+// Every connection holds a Decoder: two pointers, the fragment state
+// behind one of them. Pinned so that a field added here is a decision.
+func TestDecoderSize(t *testing.T) {
+	if got := unsafe.Sizeof(Decoder{}); got > 16 {
+		t.Errorf("Decoder is %d bytes, want at most 16", got)
 	}
 }

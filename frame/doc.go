@@ -14,7 +14,7 @@
 // the checks that need connection state: client frames must be masked (§5.1,
 // §5.3), fragments must follow the rules of §5.4, text must be UTF-8 (§5.6,
 // §8.1), close frames must carry a valid code and reason (§5.5.1, §7.4), and
-// messages must not exceed [Decoder.MaxMessageSize]. Sizes are checked from
+// messages must not exceed [Limits.MaxMessageSize]. Sizes are checked from
 // the header, before the payload has arrived.
 //
 // # Writing server frames
@@ -41,11 +41,14 @@
 // Decoding works in place: [Decoder.Next] unmasks payloads inside the buffer
 // it is given, and a returned [Message.Payload] aliases either that buffer or
 // the Decoder's assembly buffer. Either way it is valid until the next call to
-// Next (or Reset) and only while the caller keeps its buffer; copy it to keep
-// it longer. Byte slices returned by [CloseError.Frame] and
+// Next (or Release, or Reset) and only while the caller keeps its buffer; copy
+// it to keep it longer. Assembly buffers are pooled and may serve another
+// connection once released. Byte slices returned by [CloseError.Frame] and
 // [CloseFrameNoStatus] are shared and must not be modified.
 //
 // A Decoder belongs to one connection and is used from that connection's
-// event loop only; it is not safe for concurrent use. The functions of this
+// event loop only; it is not safe for concurrent use, and must not be copied
+// while it holds a fragmented message. Its [Limits] may be shared by all the
+// Decoders of a server. The functions of this
 // package hold no state and are safe for concurrent use.
 package frame

@@ -65,9 +65,9 @@ var (
 	// (1007, §8.1).
 	ErrInvalidUTF8 = &CloseError{ws.StatusInvalidFramePayloadData, "invalid UTF-8"}
 	// ErrPolicy: a message broke a limit other than its size, such as
-	// [Decoder.MaxFragments] (1008, §7.4.1).
+	// [Limits.MaxFragments] (1008, §7.4.1).
 	ErrPolicy = &CloseError{ws.StatusPolicyViolation, "policy violation"}
-	// ErrTooBig: a message exceeds [Decoder.MaxMessageSize] (1009, §7.4.1).
+	// ErrTooBig: a message exceeds [Limits.MaxMessageSize] (1009, §7.4.1).
 	ErrTooBig = &CloseError{ws.StatusMessageTooBig, "message too big"}
 )
 

@@ -172,7 +172,7 @@ func checkDecoder(t *testing.T, data []byte, split uint16) {
 	if len(data) > 1<<16 {
 		data = data[:1<<16]
 	}
-	newDecoder := func() *Decoder { return &Decoder{MaxMessageSize: 1 << 12, MaxFragments: 16} }
+	newDecoder := func() *Decoder { return &Decoder{Limits: &Limits{MaxMessageSize: 1 << 12, MaxFragments: 16}} }
 	whole := fuzzDecode(t, newDecoder(), [][]byte{data})
 	cut := int(split) % (len(data) + 1)
 	parts := fuzzDecode(t, newDecoder(), [][]byte{data[:cut], data[cut:]})
@@ -250,7 +250,7 @@ func fuzzDecode(t *testing.T, d *Decoder, chunks [][]byte) []event {
 				t.Fatal("fragment with payload")
 			}
 		case ws.OpText, ws.OpBinary:
-			if int64(len(m.Payload)) > d.maxMessageSize() || (m.Op == ws.OpText && !utf8.Valid(m.Payload)) {
+			if int64(len(m.Payload)) > d.Limits.maxMessageSize() || (m.Op == ws.OpText && !utf8.Valid(m.Payload)) {
 				t.Fatalf("bad message %v %q", m.Op, m.Payload)
 			}
 		case ws.OpPing, ws.OpPong, ws.OpClose:
