@@ -177,6 +177,9 @@ func (s *Session) Request() *Request {
 	return parseRequestHead(head, s.remoteAddr())
 }
 
+// Handler is the Handler of the session's endpoint. Goroutine-safe.
+func (s *Session) Handler() Handler { return s.ep.h }
+
 // Loop is the session's home loop. Goroutine-safe.
 func (s *Session) Loop() *Loop { return s.loop }
 
