@@ -11,6 +11,11 @@
 // raw JSON of its arguments; ParseSeqTS reads the "seq" and "ts" fields of
 // a benchmark "msg" without a JSON decoder.
 //
+// Loop (evloop.go) is the other way to drive connections: dialled with
+// Options.Detached, they are handed to one event loop on one OS thread (raw
+// epoll, no goroutine per connection), for request/response load where the
+// generator's CPU must stay small next to the server's.
+//
 // Other namespaces, binary attachments and the polling transport are out of
 // scope: the benchmark contract needs none of them.
 package client
@@ -110,6 +115,12 @@ type Options struct {
 	// connection ends after a successful Dial: err is nil after Close, or why
 	// it ended.
 	OnClose func(c *Conn, err error)
+	// Detached makes Dial return after the handshake without starting the
+	// reader goroutine: the connection is meant to be handed to a Loop
+	// (Loop.Add), which then reads and writes its socket itself. Until
+	// then nothing but Loop.Add and Close may be called on it; OnEvent is
+	// not used.
+	Detached bool
 }
 
 // Handshake is what the server said while the connection opened.
@@ -135,12 +146,9 @@ type Conn struct {
 	hs   Handshake
 
 	// Read side, owned by the reader goroutine (Dial before it starts).
-	buf    []byte // read buffer; unparsed bytes are buf[r:w]
-	r, w   int
-	frag   []byte // a fragmented message being reassembled
-	fragOp byte
-	state  uint8 // stateOpening → stateConnecting → stateConnected
-	ev     Event
+	frameReader
+	state uint8 // stateOpening → stateConnecting → stateConnected
+	ev    Event
 
 	// Write side: one whole frame per write, under wmu.
 	wmu  sync.Mutex
@@ -211,10 +219,10 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 		return nil, fmt.Errorf("client: dial: %w", err)
 	}
 	c := &Conn{
-		nc:   nc,
-		opts: opts,
-		buf:  make([]byte, opts.ReadBufferSize),
-		done: make(chan struct{}),
+		nc:          nc,
+		opts:        opts,
+		frameReader: frameReader{buf: make([]byte, opts.ReadBufferSize), max: opts.MaxReadBufferSize},
+		done:        make(chan struct{}),
 	}
 	// A client must mask its frames; the key need not be secret here. One
 	// random key per connection keeps the server's unmasking honest.
@@ -236,7 +244,9 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 		return nil, err
 	}
 	_ = nc.SetDeadline(time.Time{})
-	go c.readLoop()
+	if !opts.Detached {
+		go c.readLoop()
+	}
 	return c, nil
 }
 
@@ -343,9 +353,14 @@ func (c *Conn) Err() error {
 
 // Close closes the connection (a plain TCP close, as a client that goes away)
 // and waits for the reader goroutine to stop. Pending acks get ErrClosed.
+// A Detached connection has no reader: Close ends it at once (after
+// Loop.Add it does nothing, the Loop owns the socket).
 func (c *Conn) Close() error {
 	c.closed.Store(true)
 	err := c.nc.Close()
+	if c.opts.Detached {
+		c.finish(nil)
+	}
 	<-c.done
 	return err
 }
@@ -390,86 +405,26 @@ func (c *Conn) finish(err error) {
 	})
 }
 
-// ensure makes room for n more bytes after buf[r:w]: it moves the unparsed
-// bytes to the front and grows the buffer when that is not enough.
-func (c *Conn) ensure(n int) {
-	if len(c.buf)-c.w >= n {
-		return
-	}
-	if c.r > 0 {
-		c.w = copy(c.buf, c.buf[c.r:c.w])
-		c.r = 0
-		if len(c.buf)-c.w >= n {
-			return
-		}
-	}
-	nb := make([]byte, max(2*len(c.buf), c.w+n))
-	copy(nb, c.buf[:c.w])
-	c.buf = nb
-}
-
-// fill reads once into the free end of the buffer. When a read fills all the
-// free space, the buffer doubles (up to MaxReadBufferSize): a connection
-// receiving a burst then takes more frames per read(2).
+// fill reads once into the free end of the buffer (see frameReader.grow).
 func (c *Conn) fill() error {
-	if c.r == c.w {
-		c.r, c.w = 0, 0
-	}
-	if c.w == len(c.buf) {
-		c.ensure(len(c.buf) / 2)
-	}
-	free := len(c.buf) - c.w
+	free := c.prepare()
 	n, err := c.nc.Read(c.buf[c.w:])
-	c.w += n
-	if n == free && len(c.buf) < c.opts.MaxReadBufferSize {
-		c.ensure(len(c.buf))
-	}
+	c.grow(n, free)
 	if n > 0 {
 		return nil
 	}
 	return err
 }
 
-// parse handles every complete frame in buf[r:w]. now stamps the events.
+// parse handles every complete frame in the read buffer. now stamps the
+// events.
 func (c *Conn) parse(now int64) error {
 	for {
-		p := c.buf[c.r:c.w]
-		if len(p) < 2 {
-			return nil
+		op, payload, ok, err := c.next()
+		if err != nil || !ok {
+			return err
 		}
-		b0, b1 := p[0], p[1]
-		hdr := 2
-		size := uint64(b1 & 0x7f)
-		switch size {
-		case 126:
-			if len(p) < 4 {
-				return nil
-			}
-			size, hdr = uint64(binary.BigEndian.Uint16(p[2:])), 4
-		case 127:
-			if len(p) < 10 {
-				return nil
-			}
-			size, hdr = binary.BigEndian.Uint64(p[2:]), 10
-		}
-		masked := b1&0x80 != 0
-		if masked {
-			hdr += 4
-		}
-		if size > 1<<30 {
-			return fmt.Errorf("%w: frame of %d bytes", ErrProtocol, size)
-		}
-		total := hdr + int(size)
-		if len(p) < total {
-			c.ensure(total - len(p))
-			return nil
-		}
-		payload := p[hdr:total]
-		if masked {
-			ws.Cipher(payload, [4]byte(p[hdr-4:hdr]), 0)
-		}
-		c.r += total
-		if err := c.onFrame(b0&0x80 != 0, b0&0x0f, payload, now); err != nil {
+		if err := c.onFrame(op, payload, now); err != nil {
 			return err
 		}
 	}
@@ -485,39 +440,16 @@ const (
 	opPong         = 0xa
 )
 
-// onFrame handles one frame: control frames, fragment reassembly, then
-// whole messages.
-func (c *Conn) onFrame(fin bool, op byte, payload []byte, now int64) error {
+// onFrame handles one control frame or whole message.
+func (c *Conn) onFrame(op byte, payload []byte, now int64) error {
 	switch op {
 	case opPing:
 		return c.writeFrame(opPong, payload)
-	case opPong:
+	case opPong, opBinary: // binary attachments: not used by the benchmark contract
 		return nil
 	case opClose:
 		_ = c.writeFrame(opClose, payload)
 		return fmt.Errorf("%w: websocket close %q", ErrClosed, payload)
-	case opContinuation:
-		if c.fragOp == 0 {
-			return fmt.Errorf("%w: continuation without a first fragment", ErrProtocol)
-		}
-		c.frag = append(c.frag, payload...)
-		if !fin {
-			return nil
-		}
-		op, payload = c.fragOp, c.frag
-		c.fragOp = 0
-		c.frag = c.frag[:0]
-	case opText, opBinary:
-		if !fin {
-			c.fragOp = op
-			c.frag = append(c.frag[:0], payload...)
-			return nil
-		}
-	default:
-		return fmt.Errorf("%w: opcode %d", ErrProtocol, op)
-	}
-	if op == opBinary {
-		return nil // binary attachments: not used by the benchmark contract
 	}
 	return c.onEngine(payload, now)
 }
@@ -673,21 +605,7 @@ func (c *Conn) emit(id int64, event string, args [][]byte) error {
 	if c.closed.Load() {
 		return ErrClosed
 	}
-	// The payload is encoded after room for the largest header; the real
-	// header is then written right-aligned in front of it (minimal length
-	// encoding, as RFC 6455 requires), so nothing is copied twice.
-	b := append(c.wbuf[:0], make([]byte, maxHeader)...)
-	b = append(b, '4', '2')
-	if id >= 0 {
-		b = appendInt(b, id)
-	}
-	b = append(b, '[')
-	b = appendJSONString(b, event)
-	for _, a := range args {
-		b = append(b, ',')
-		b = append(b, a...)
-	}
-	b = append(b, ']')
+	b := appendEmit(c.wbuf[:0], id, event, args)
 	c.wbuf = b
 	_, err := c.nc.Write(frameInPlace(b, opText, c.mask))
 	return err

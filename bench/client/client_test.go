@@ -220,7 +220,7 @@ func TestFrameInPlace(t *testing.T) {
 			t.Fatalf("n=%d: frame of %d bytes, want header %d", n, len(f), wantHdr)
 		}
 		// Parse it back (the reader unmasks masked frames too).
-		c := &Conn{buf: append([]byte(nil), f...), w: len(f)}
+		c := &Conn{frameReader: frameReader{buf: append([]byte(nil), f...), w: len(f)}}
 		if err := c.parse(0); err != nil || c.r != len(f) {
 			t.Fatalf("n=%d: parsed %d of %d bytes, %v", n, c.r, len(f), err)
 		}

@@ -61,13 +61,36 @@ func (ec *echoConn) ack(args []byte, err error) {
 	}
 }
 
+// Echo drivers (Params.EchoDriver).
+const (
+	// EchoLoop drives every connection from one client.Loop: one OS
+	// thread, raw epoll (the default).
+	EchoLoop = "loop"
+	// EchoGoroutines is the earlier driver: a client.Conn per connection,
+	// its reader goroutine answering each ack with the next emit.
+	EchoGoroutines = "goroutines"
+)
+
 // runEcho is the echo scenario: p.Conns connections, each a closed loop of
 // emit("echo", 32-byte string, ack) → wait for the ack → again, for
-// p.Warmup (not measured) then p.Duration.
+// p.Warmup (not measured) then p.Duration, driven by p.EchoDriver.
 //
 // Result: Ops = acknowledged echoes in the window, Rate = ops/s, Latency =
-// round trip emit → ack, Errors = failed dials, failed emits, wrong replies.
+// round trip emit → ack, Errors = failed dials, failed emits, wrong
+// replies, connections lost. Extra: client_cpu_per_op_us, the generator's
+// CPU per echo.
 func runEcho(ctx context.Context, p Params) (*Result, error) {
+	switch p.EchoDriver {
+	case EchoLoop:
+		return runEchoLoop(ctx, p)
+	case EchoGoroutines:
+		return runEchoGoroutines(ctx, p)
+	}
+	return nil, fmt.Errorf("echo: unknown driver %q (have %s, %s)", p.EchoDriver, EchoLoop, EchoGoroutines)
+}
+
+// runEchoGoroutines is runEcho with a reader goroutine per connection.
+func runEchoGoroutines(ctx context.Context, p Params) (*Result, error) {
 	res := &Result{Scenario: "echo", Label: fmt.Sprintf("conns=%d", p.Conns), Params: p, Start: time.Now(),
 		RateUnit: "ops/s", ClientProcs: 1}
 	run := &echoRun{}
@@ -114,5 +137,13 @@ func runEcho(ctx context.Context, p Params) (*Result, error) {
 	run.e.into(res)
 	res.finish(wall, self, srv)
 	res.machine(m.machine(mach))
+	res.echoExtra()
 	return res, ctx.Err()
+}
+
+// echoExtra adds the generator's CPU per echo.
+func (r *Result) echoExtra() {
+	if r.Ops > 0 {
+		r.Extra = map[string]float64{"client_cpu_per_op_us": r.ClientCPUSeconds * 1e6 / float64(r.Ops)}
+	}
 }

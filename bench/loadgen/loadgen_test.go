@@ -228,7 +228,9 @@ func TestScenarios(t *testing.T) {
 				}
 			}},
 		{"handshake", Params{Concurrency: 4, Duration: short}, nil},
-		{"echo", Params{Conns: 5, Duration: short, Warmup: Duration(50 * time.Millisecond)}, nil},
+		{"echo", Params{Conns: 5, Duration: short, Warmup: Duration(50 * time.Millisecond)}, checkEcho(EchoLoop)},
+		{"echo", Params{Conns: 5, Duration: short, Warmup: Duration(50 * time.Millisecond), EchoDriver: EchoGoroutines},
+			checkEcho(EchoGoroutines)},
 		{"fanout", Params{N: 20, Rooms: 3, Count: 50}, func(t *testing.T, r *Result) {
 			if x := r.Exact; x == nil || !x.OK() || x.Unique != 1000 || x.Expected != 1000 {
 				t.Errorf("exactness %+v", r.Exact)
@@ -240,7 +242,11 @@ func TestScenarios(t *testing.T) {
 			}
 		}},
 	} {
-		t.Run(tc.scenario, func(t *testing.T) {
+		name := tc.scenario
+		if tc.p.EchoDriver != "" {
+			name += "-" + tc.p.EchoDriver
+		}
+		t.Run(name, func(t *testing.T) {
 			waitIdle(t, url)
 			p := tc.p
 			p.URL, p.ServerPID = url, pid
@@ -265,6 +271,39 @@ func TestScenarios(t *testing.T) {
 	if !slices.Equal(Scenarios(), []string{"conns", "handshake", "echo", "fanout", "churn", "cluster"}) {
 		t.Error("Scenarios")
 	}
+}
+
+// checkEcho checks an echo result: the driver, one latency sample per
+// counted echo, the generator's CPU per echo.
+func checkEcho(driver string) func(t *testing.T, r *Result) {
+	return func(t *testing.T, r *Result) {
+		if r.Params.EchoDriver != driver || int64(r.Latency.Count) != r.Ops || r.Extra["client_cpu_per_op_us"] <= 0 ||
+			r.ClientCPUSeconds <= 0 {
+			t.Errorf("echo: driver %q, %d ops, %d latencies, extra %v, client CPU %v", r.Params.EchoDriver, r.Ops,
+				r.Latency.Count, r.Extra, r.ClientCPUSeconds)
+		}
+	}
+}
+
+// TestEchoLoopConns runs the echo scenario's default driver with more
+// connections than the loop's first event array and a source address
+// list, and checks that the loop gave the connections back: after the run
+// the server has none of them.
+func TestEchoLoopConns(t *testing.T) {
+	url := contractServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waitIdle(t, url)
+	r, err := Run(ctx, "echo", Params{URL: url, Conns: 300, Duration: Duration(500 * time.Millisecond),
+		Warmup: Duration(100 * time.Millisecond), LocalAddrs: []string{"127.0.0.2", "127.0.0.3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Errors != 0 || r.Ops < 300 || int64(r.Latency.Count) != r.Ops {
+		t.Fatalf("errors %d %v, ops %d, latencies %d", r.Errors, r.ErrorSamples, r.Ops, r.Latency.Count)
+	}
+	checkEcho(EchoLoop)(t, r)
+	waitIdle(t, url)
 }
 
 // waitIdle waits until the server at url has closed the connections of the

@@ -9,7 +9,9 @@
 //   - handshake: Concurrency loops of connect + namespace CONNECT + close
 //     for Duration; handshakes/s and handshake latency.
 //   - echo: Conns connections in closed loop (emit echo with an ack, wait,
-//     again) for Duration after Warmup; ops/s and round-trip latency.
+//     again) for Duration after Warmup; ops/s and round-trip latency. The
+//     connections are driven from one thread (client.Loop), so that the
+//     generator takes a small share of the cores it shares with the server.
 //   - fanout: N receivers in Rooms rooms, server-driven bcast_burst of Count
 //     messages of PayloadSize bytes per room; deliveries/s, latency from the
 //     server's ts to receipt, and an exactness check per receiver.
@@ -82,6 +84,10 @@ type Params struct {
 	Duration Duration `json:"duration,omitempty"`
 	// Warmup before echo's window (not measured). Default 1s.
 	Warmup Duration `json:"warmup,omitempty"`
+	// EchoDriver: echo: how the generator drives its connections, EchoLoop
+	// (one thread, raw epoll: client.Loop) or EchoGoroutines (a reader
+	// goroutine per connection). Default EchoLoop.
+	EchoDriver string `json:"echo_driver,omitempty"`
 	// Hold: conns: how long the idle connections are held before the
 	// server's RSS is read. Default 2s.
 	Hold Duration `json:"hold,omitempty"`
@@ -189,6 +195,10 @@ func (p *Params) defaults(scenario string) {
 		setInt(&p.Rooms, 10)
 	case "handshake":
 		setInt(&p.Concurrency, 32)
+	case "echo":
+		if p.EchoDriver == "" {
+			p.EchoDriver = EchoLoop
+		}
 	case "cluster":
 		if p.URL == "" && len(p.URLs) > 0 {
 			p.URL = p.URLs[0]
