@@ -100,10 +100,12 @@ type pollState struct {
 	pqBytes    int
 	pendingGet *conn
 
-	// Upgrade.
-	probe   *conn
-	probed  bool
-	upTimer Timer
+	// Upgrade. While probed, pendingGet (if any) is a GET that arrived
+	// after the probe: it is held (onPollGet) and holdTimer releases it.
+	probe     *conn
+	probed    bool
+	upTimer   Timer
+	holdTimer Timer
 }
 
 // monoEpoch anchors monoNow.
@@ -114,10 +116,15 @@ var monoEpoch = time.Now()
 func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
 
 // fireTimer implements timerOwner: hb is the heartbeat (or, closing, the
-// end of the wait for a GET to carry the "1"), anything else the upgrade.
+// end of the wait for a GET to carry the "1"); poll.holdTimer ends the hold
+// of a GET during an upgrade; poll.upTimer is the upgrade timeout.
 func (s *Session) fireTimer(t *Timer) {
 	if t != &s.hb {
-		s.onUpgradeTimeout()
+		if s.poll != nil && t == &s.poll.holdTimer {
+			s.onGetHoldEnd()
+		} else {
+			s.onUpgradeTimeout()
+		}
 		return
 	}
 	if s.state == stateClosing {
@@ -133,6 +140,7 @@ func (s *Session) timerWheel() *wheel { return &s.loop.wheel }
 func (s *Session) newPollState() {
 	s.poll = &pollState{}
 	s.poll.upTimer.owner = s
+	s.poll.holdTimer.owner = s
 }
 
 // remoteAddr is the client's address, as net.Addr.String gave it.
@@ -270,7 +278,7 @@ func (s *Session) enqueue(p *Prepared) {
 	p.Retain()
 	ps.pq = append(ps.pq, p)
 	ps.pqBytes += p.pollingLen()
-	if ps.pendingGet != nil {
+	if ps.pendingGet != nil && !ps.probed {
 		s.loop.markDirty(s)
 	} else if ps.pqBytes > s.ep.cfg.MaxBufferedBytes {
 		s.checkBuffered(ps.pqBytes)
@@ -359,7 +367,9 @@ func (s *Session) flush() {
 		s.flushWS()
 		return
 	}
-	if ps := s.poll; ps != nil && ps.pendingGet != nil && len(ps.pq) > 0 {
+	// A GET held during an upgrade carries no data: what is queued goes
+	// out on the WebSocket (E63), or on polling if the upgrade fails.
+	if ps := s.poll; ps != nil && ps.pendingGet != nil && len(ps.pq) > 0 && !ps.probed {
 		s.answerGet()
 	}
 }
@@ -496,6 +506,7 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 	s.hb.Stop()
 	if ps := s.poll; ps != nil {
 		ps.upTimer.Stop()
+		ps.holdTimer.Stop()
 		if ps.probe != nil {
 			ps.probe.sendClose(s.loop)
 			ps.probe = nil
@@ -609,9 +620,7 @@ func (s *Session) onConnClosed(cn *conn) {
 	ps := s.poll
 	switch {
 	case ps != nil && cn == ps.probe:
-		ps.probe = nil
-		ps.probed = false
-		ps.upTimer.Stop()
+		s.abandonProbe()
 	case cn == s.ws:
 		s.ws = nil
 		reason := "transport close"
@@ -695,10 +704,11 @@ func (s *Session) onPacket(pkt []byte) bool {
 }
 
 // Writable reports whether a message written now goes out at once: a
-// WebSocket, or a polling session with a GET pending. Loop-only.
+// WebSocket, or a polling session with a GET pending (not one held during
+// an upgrade: onPollGet). Loop-only.
 func (s *Session) Writable() bool {
 	if s.state != stateOpen {
 		return false
 	}
-	return s.transport == transportWebSocket || (s.poll != nil && s.poll.pendingGet != nil)
+	return s.transport == transportWebSocket || (s.poll != nil && s.poll.pendingGet != nil && !s.poll.probed)
 }
