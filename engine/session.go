@@ -101,10 +101,12 @@ type pollState struct {
 	pqBytes    int
 	pendingGet *conn
 
-	// Upgrade.
-	probe   *conn
-	probed  bool
-	upTimer Timer
+	// Upgrade. While probed, pendingGet (if any) is a GET that arrived
+	// after the probe: it is held (onPollGet) and holdTimer releases it.
+	probe     *conn
+	probed    bool
+	upTimer   Timer
+	holdTimer Timer
 }
 
 // monoEpoch anchors monoNow.
@@ -128,6 +130,7 @@ func (s *Session) onHBTimer() {
 func (s *Session) newPollState() {
 	s.poll = &pollState{s: s}
 	s.poll.upTimer.kind = timerUpgrade
+	s.poll.holdTimer.kind = timerUpgradeHold
 }
 
 // remoteAddr is the client's address, as net.Addr.String gave it.
@@ -268,7 +271,7 @@ func (s *Session) enqueue(p *Prepared) {
 	p.Retain()
 	ps.pq = append(ps.pq, p)
 	ps.pqBytes += p.pollingLen()
-	if ps.pendingGet != nil {
+	if ps.pendingGet != nil && !ps.probed {
 		s.loop.markDirty(s)
 	} else if ps.pqBytes > s.ep.cfg.MaxBufferedBytes {
 		s.checkBuffered(ps.pqBytes)
@@ -357,7 +360,9 @@ func (s *Session) flush() {
 		s.flushWS()
 		return
 	}
-	if ps := s.poll; ps != nil && ps.pendingGet != nil && len(ps.pq) > 0 {
+	// A GET held during an upgrade carries no data: what is queued goes
+	// out on the WebSocket (E63), or on polling if the upgrade fails.
+	if ps := s.poll; ps != nil && ps.pendingGet != nil && len(ps.pq) > 0 && !ps.probed {
 		s.answerGet()
 	}
 }
@@ -494,6 +499,7 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 	s.hb.Stop()
 	if ps := s.poll; ps != nil {
 		ps.upTimer.Stop()
+		ps.holdTimer.Stop()
 		if ps.probe != nil {
 			ps.probe.sendClose(s.loop)
 			ps.probe = nil
@@ -607,9 +613,7 @@ func (s *Session) onConnClosed(cn *conn) {
 	ps := s.poll
 	switch {
 	case ps != nil && cn == ps.probe:
-		ps.probe = nil
-		ps.probed = false
-		ps.upTimer.Stop()
+		s.abandonProbe()
 	case cn == s.ws:
 		s.ws = nil
 		reason := "transport close"
@@ -693,10 +697,11 @@ func (s *Session) onPacket(pkt []byte) bool {
 }
 
 // Writable reports whether a message written now goes out at once: a
-// WebSocket, or a polling session with a GET pending. Loop-only.
+// WebSocket, or a polling session with a GET pending (not one held during
+// an upgrade: onPollGet). Loop-only.
 func (s *Session) Writable() bool {
 	if s.state != stateOpen {
 		return false
 	}
-	return s.transport == transportWebSocket || (s.poll != nil && s.poll.pendingGet != nil)
+	return s.transport == transportWebSocket || (s.poll != nil && s.poll.pendingGet != nil && !s.poll.probed)
 }

@@ -41,11 +41,12 @@ type Timer struct {
 type timerKind uint8
 
 const (
-	timerUnset     timerKind = iota
-	timerHeartbeat           // Session.hb
-	timerUpgrade             // pollState.upTimer
-	timerConn                // connAux.timer
-	timerFunc                // funcTimer.t (Loop.NewTimer)
+	timerUnset       timerKind = iota
+	timerHeartbeat             // Session.hb
+	timerUpgrade               // pollState.upTimer
+	timerUpgradeHold           // pollState.holdTimer
+	timerConn                  // connAux.timer
+	timerFunc                  // funcTimer.t (Loop.NewTimer)
 )
 
 // The owners of each kind of Timer, from its address. Valid only for a
@@ -55,7 +56,11 @@ func (t *Timer) ownerSession() *Session {
 	return (*Session)(unsafe.Add(unsafe.Pointer(t), -int(unsafe.Offsetof(Session{}.hb))))
 }
 func (t *Timer) ownerPoll() *pollState {
-	return (*pollState)(unsafe.Add(unsafe.Pointer(t), -int(unsafe.Offsetof(pollState{}.upTimer))))
+	off := unsafe.Offsetof(pollState{}.upTimer)
+	if t.kind == timerUpgradeHold {
+		off = unsafe.Offsetof(pollState{}.holdTimer)
+	}
+	return (*pollState)(unsafe.Add(unsafe.Pointer(t), -int(off)))
 }
 func (t *Timer) ownerAux() *connAux {
 	return (*connAux)(unsafe.Add(unsafe.Pointer(t), -int(unsafe.Offsetof(connAux{}.timer))))
@@ -69,6 +74,8 @@ func (t *Timer) fire() {
 		t.ownerSession().onHBTimer()
 	case timerUpgrade:
 		t.ownerPoll().s.onUpgradeTimeout()
+	case timerUpgradeHold:
+		t.ownerPoll().s.onGetHoldEnd()
 	case timerConn:
 		t.ownerAux().cn.onTimer()
 	case timerFunc:
@@ -83,7 +90,7 @@ func (t *Timer) wheel() *wheel {
 	switch t.kind {
 	case timerHeartbeat:
 		return &t.ownerSession().loop.wheel
-	case timerUpgrade:
+	case timerUpgrade, timerUpgradeHold:
 		return &t.ownerPoll().s.loop.wheel
 	case timerConn:
 		return &t.ownerAux().cn.loop.wheel

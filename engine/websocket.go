@@ -71,10 +71,30 @@ func (s *Session) onProbeMessage(cn *conn, data []byte, binary bool) {
 		s.completeUpgrade(cn)
 	default:
 		// Anything else on the probe closes that WebSocket; polling goes on (E61).
-		ps.probe = nil
-		ps.probed = false
-		ps.upTimer.Stop()
+		s.abandonProbe()
 		cn.sendClose(s.loop)
+	}
+}
+
+// abandonProbe ends an upgrade that did not complete: polling goes on, and
+// a GET held since the probe (onPollGet) becomes an ordinary pending GET.
+func (s *Session) abandonProbe() {
+	ps := s.poll
+	ps.probe = nil
+	ps.probed = false
+	ps.upTimer.Stop()
+	ps.holdTimer.Stop()
+	if ps.pendingGet != nil && len(ps.pq) > 0 {
+		s.loop.markDirty(s)
+	}
+}
+
+// onGetHoldEnd releases a GET held since the probe with a noop, as the
+// reference's upgrade check does (onPollGet): the client's poll returns
+// and it can send "5".
+func (s *Session) onGetHoldEnd() {
+	if ps := s.poll; s.state == stateOpen && ps.probed && ps.pendingGet != nil {
+		s.answerGetWith(pktNoop)
 	}
 }
 
@@ -84,8 +104,22 @@ func (s *Session) onProbeMessage(cn *conn, data []byte, binary bool) {
 func (s *Session) completeUpgrade(cn *conn) {
 	ps := s.poll
 	ps.upTimer.Stop()
-	if ps.pendingGet != nil {
-		s.answerGetWith(pktNoop)
+	ps.holdTimer.Stop()
+	if g := ps.pendingGet; g != nil {
+		ps.pendingGet = nil
+		if ps.probed {
+			// A GET held since the probe: engine.io-client pauses polling
+			// before it sends "5" (its in-flight GET has returned), so this
+			// GET was sent after the "5" and reached this loop first. The
+			// reference, which reads the "5" first, refuses a polling
+			// request after the upgrade with 400 code 3 (server.ts verify:
+			// TRANSPORT_MISMATCH; suite "ignores HTTP requests with same
+			// sid after upgrade").
+			g.respondErrorFrom(s.loop, 400, CodeBadRequest)
+		} else {
+			// "5" without a probe (E62): release the poll.
+			g.respond(s.loop, 200, pollContentType, pktNoop.Packet(), false)
+		}
 	}
 	s.poll = nil
 	s.countTransport(-1)
@@ -101,8 +135,8 @@ func (s *Session) completeUpgrade(cn *conn) {
 
 func (s *Session) onUpgradeTimeout() {
 	if ps := s.poll; ps != nil && ps.probe != nil {
-		ps.probe.sendClose(s.loop)
-		ps.probe = nil
-		ps.probed = false
+		probe := ps.probe
+		s.abandonProbe()
+		probe.sendClose(s.loop)
 	}
 }
