@@ -78,6 +78,7 @@ type Loop struct {
 	headBuf []byte // a handshake head being compacted
 
 	stopTick   chan struct{}
+	ticks      atomic.Int64 // ticks the ticker posted (tests)
 	detachedEP *Endpoint
 }
 
@@ -234,6 +235,7 @@ func (t tickRunnable) Run(context.Context) error {
 	l.enter()
 	l.wheel.advance(time.Now())
 	l.leave()
+	l.wheel.poke() // the ticker waits for the next wake computed here
 	return nil
 }
 
@@ -432,20 +434,39 @@ func (l *Loop) flushDirty() {
 }
 
 func (l *Loop) ticker() {
-	t := time.NewTicker(tickInterval)
-	defer t.Stop()
+	w := &l.wheel
+	t := time.NewTimer(time.Hour)
+	t.Stop()
 	r := tickRunnable{l}
+	var posted int64 // the wake tick of the tick posted last
 	for {
-		select {
-		case <-l.stopTick:
-			return
-		case <-t.C:
-			if l.wheel.armed.Load() == 0 {
+		next := w.nextWake.Load()
+		if next == 0 || next <= posted {
+			// Nothing armed, or the loop has not run the posted tick yet
+			// (it pokes once it has).
+			select {
+			case <-l.stopTick:
+				return
+			case <-w.kick:
 				continue
 			}
-			if err := l.el.Execute(context.Background(), r); err != nil {
+		}
+		if d := time.Until(w.start.Add(time.Duration(next) * tickInterval)); d > 0 {
+			t.Reset(d)
+			select {
+			case <-l.stopTick:
+				t.Stop()
 				return
+			case <-w.kick: // armed earlier: look again
+				t.Stop()
+				continue
+			case <-t.C:
 			}
+		}
+		posted = next
+		l.ticks.Add(1)
+		if err := l.el.Execute(context.Background(), r); err != nil {
+			return
 		}
 	}
 }

@@ -8,9 +8,10 @@ import (
 )
 
 // A hashed timer wheel per event loop (STYLE.md §5: a loop owns its timers).
-// One goroutine per loop ticks it through Execute; arming, re-arming and
-// stopping a timer is O(1) and allocation-free because the timer is embedded
-// in its owner and linked intrusively.
+// One goroutine per loop ticks it through Execute, only when a slot holds
+// timers (see wheel.nextWake); arming, re-arming and stopping a timer is O(1)
+// and allocation-free because the timer is embedded in its owner and linked
+// intrusively.
 
 const (
 	wheelSlots = 512
@@ -19,6 +20,15 @@ const (
 	// by clients a few milliseconds after the deadline, so it must be small;
 	// an idle wheel (no armed timer) is not ticked at all.
 	tickInterval = 2 * time.Millisecond
+
+	// A timer of slackMin or more fires on a grid of slackGrid ticks (64
+	// ms: at most 1.6% late). The heartbeats of an idle server's sessions
+	// (25 s pings, 20 s pong deadlines) then share 16 slots of the wheel,
+	// and the ticker wakes each loop at most 16 times a second instead of
+	// 500: idle CPU, and the garbage gnet makes for each wake-up (~60 B),
+	// fall by as much.
+	slackMin  = 4 * time.Second
+	slackGrid = 32
 )
 
 // Timer is a one-shot timer owned by a loop. Its methods are loop-only.
@@ -112,7 +122,13 @@ type wheel struct {
 	slots [wheelSlots]Timer // sentinels of circular lists
 	tick  int64             // ticks since start, processed up to here
 	start time.Time
-	armed atomic.Int64 // read by the ticker goroutine to skip idle ticks
+	// nextWake is the tick at which the ticker should next run the wheel:
+	// the first slot after tick that holds timers, 0 when none does (an
+	// idle wheel is not ticked at all). Written by the loop, read by the
+	// ticker goroutine, which kick wakes when it moved earlier or was
+	// recomputed after a tick.
+	nextWake atomic.Int64
+	kick     chan struct{}
 }
 
 // ticksAt is the tick whose slot holds deadlines at time t.
@@ -120,6 +136,7 @@ func (w *wheel) ticksAt(t time.Time) int64 { return int64(t.Sub(w.start) / tickI
 
 func (w *wheel) init() {
 	w.start = time.Now()
+	w.kick = make(chan struct{}, 1)
 	for i := range w.slots {
 		s := &w.slots[i]
 		s.prev, s.next = s, s
@@ -131,6 +148,9 @@ func (w *wheel) arm(t *Timer, d time.Duration) {
 		t.unlink()
 	}
 	target := w.ticksAt(time.Now().Add(d))
+	if d >= slackMin {
+		target = (target + slackGrid - 1) / slackGrid * slackGrid
+	}
 	if target <= w.tick {
 		target = w.tick + 1
 	}
@@ -142,7 +162,31 @@ func (w *wheel) arm(t *Timer, d time.Duration) {
 	s.prev.next = t
 	s.prev = t
 	t.armed = true
-	w.armed.Add(1)
+	if nw := w.nextWake.Load(); nw == 0 || target < nw {
+		w.nextWake.Store(target)
+		w.poke()
+	}
+}
+
+// poke tells the ticker that nextWake changed.
+func (w *wheel) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// findNext sets nextWake to the first slot after tick that holds timers
+// (a timer still some turns away counts: its slot's visit counts the
+// turns down).
+func (w *wheel) findNext() {
+	for i := int64(1); i <= wheelSlots; i++ {
+		if s := &w.slots[(w.tick+i)%wheelSlots]; s.next != s {
+			w.nextWake.Store(w.tick + i)
+			return
+		}
+	}
+	w.nextWake.Store(0)
 }
 
 func (t *Timer) unlink() {
@@ -150,14 +194,15 @@ func (t *Timer) unlink() {
 	t.next.prev = t.prev
 	t.prev, t.next = nil, nil
 	t.armed = false
-	t.wheel().armed.Add(-1)
 }
 
-// advance catches the wheel up with the clock, firing due timers.
+// advance catches the wheel up with the clock, firing due timers, and
+// sets nextWake.
 func (w *wheel) advance(now time.Time) {
 	for target := w.ticksAt(now); w.tick < target; {
 		w.step()
 	}
+	w.findNext()
 }
 
 func (w *wheel) step() {
