@@ -209,6 +209,7 @@ func main() {
 		report    = flag.String("report", "", "only rewrite results.md and the charts from DIR/runs.jsonl")
 		profile   = flag.Bool("profile", false, "write a CPU profile of each riptide server run under bench/results/tmp/prof")
 		runTO     = flag.Duration("run-timeout", 15*time.Minute, "abort one run after this long")
+		loops     = flag.Int("riptide-loops", 0, "event loops of the riptide server (0: its default, one per core)")
 	)
 	flag.Parse()
 	if *report != "" {
@@ -241,8 +242,11 @@ func main() {
 	defer stop()
 
 	tmp := filepath.Join(root, "bench", "results", "tmp")
+	if *loops < 0 {
+		fatal(fmt.Errorf("-riptide-loops must be >= 0"))
+	}
 	b := &bench{root: root, tmp: tmp, profile: *profile, runTimeout: *runTO, machine: machine(),
-		drainTimeWait: *size == "full"}
+		drainTimeWait: *size == "full", riptideLoops: *loops}
 	if err := b.prepare(ctx, split(*servers)); err != nil {
 		fatal(err)
 	}
@@ -338,6 +342,8 @@ type bench struct {
 	// drainTimeWait: handshake runs wait for TIME_WAIT to drain (full
 	// size; a smoke does not wait).
 	drainTimeWait bool
+	// riptideLoops, when > 0, is the riptide server's -loops.
+	riptideLoops int
 }
 
 // maxTimeWait is how many TIME_WAIT sockets a handshake run may start with.
@@ -410,14 +416,21 @@ func (b *bench) prepare(ctx context.Context, names []string) error {
 			if err := b.cmd(ctx, b.root, "go", "build", "-o", exe, "./bench/server"); err != nil {
 				return err
 			}
+			version := riptideVersion(b.root)
 			command := func(profile string) []string {
 				args := []string{exe, "-addr", "127.0.0.1:0"}
+				if b.riptideLoops > 0 {
+					args = append(args, "-loops", fmt.Sprint(b.riptideLoops))
+				}
 				if profile != "" {
 					args = append(args, "-cpuprofile", profile)
 				}
 				return args
 			}
-			b.servers = append(b.servers, server{name: name, version: riptideVersion(b.root), command: command,
+			if b.riptideLoops > 0 {
+				version += fmt.Sprintf(", %d event loop(s)", b.riptideLoops)
+			}
+			b.servers = append(b.servers, server{name: name, version: version, command: command,
 				cluster: func(profile, redisURL, mode string) []string {
 					return append(command(profile), clusterFlags("-", redisURL, mode)...)
 				}})
