@@ -68,7 +68,7 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if codec.IsReservedEvent(event) {
 		return ErrReservedEvent
 	}
-	msgs, err := encodeEvent(b.nsp.name, codec.NoAckID, event, args)
+	msgs, err := encodeEvent(nil, b.nsp.name, codec.NoAckID, event, args)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func encodeClusterPacket(nsp string, id int64, p ClusterPacket) ([]*engine.Prepa
 	buf := append(m.B(), byte(codec.EngineMessage))
 	m.SetB(codec.AppendEventData(buf, nsp, id, p.Data, len(p.Attachments)))
 	m.Seal(false)
-	return withAttachments(m, p.Attachments), nil
+	return withAttachments(nil, m, p.Attachments), nil
 }
 
 // deliver hands the encoded messages to every loop once; each loop selects
@@ -267,7 +267,7 @@ func (b BroadcastOperator) EmitWithAck(event string, cb BroadcastAckCallback, ar
 		return ErrReservedEvent
 	}
 	id := b.nsp.ackIDs.Add(1) - 1
-	msgs, err := encodeEvent(b.nsp.name, id, event, args)
+	msgs, err := encodeEvent(nil, b.nsp.name, id, event, args)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package riptide
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/riptide-io/riptide/codec"
@@ -36,7 +37,7 @@ func joinAll(l *engine.Loop, socks []*Socket, pick func(i int) []string) {
 
 // broadcastOnce is one broadcast on one loop: encode once, select, write.
 func broadcastOnce(b BroadcastOperator, l *engine.Loop) {
-	msgs, err := encodeEvent(b.nsp.name, codec.NoAckID, "tick", []any{codec.RawJSON(`{"sym":"AAPL","px":187.25}`)})
+	msgs, err := encodeEvent(nil, b.nsp.name, codec.NoAckID, "tick", []any{codec.RawJSON(`{"sym":"AAPL","px":187.25}`)})
 	if err != nil {
 		panic(err)
 	}
@@ -142,5 +143,48 @@ func BenchmarkBroadcastMillion(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(tc.want), "ns/recipient")
 		})
+	}
+}
+
+// TestEventAckAllocs pins what an incoming event with an ack costs on its
+// loop: the packet is parsed in place, its name interned, its arguments
+// split into the loop's scratch, and the ack encoded into a pooled buffer;
+// what remains is the Ack closure and its once flag (it may be called from
+// any goroutine, later, twice: it cannot be pooled), and the handler's own
+// boxing of its reply. It was 6 before the name was interned and the ack
+// encoded into a slice on the stack.
+func TestEventAckAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race; pinned by the non-race run")
+	}
+	srv := New(Config{})
+	reply := []any{nil}
+	calls := 0
+	srv.OnEvent("echo", func(s *Socket, args Args, ack Ack) {
+		calls++
+		reply[0] = RawJSON(args.Raw(0))
+		ack(reply...)
+	})
+	l := engine.NewDetachedLoop()
+	socks := detachedSockets(t, srv, srv.root, l, 1)
+	c := socks[0].client
+	pkt := []byte(`21["echo","0123456789abcdef0123456789abcdef"]`) // an Engine.IO message's payload
+	before := socks[0].client.sess.Written()
+	event := func() { c.onMessage(pkt, false) }
+	l.Run(event) // warm up: interned name, pooled buffers
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	const runs = 1000
+	for range runs {
+		l.Run(event)
+	}
+	runtime.ReadMemStats(&ms1)
+	allocs := float64(ms1.Mallocs-ms0.Mallocs) / runs // AllocsPerRun would round down
+	if calls != runs+1 || socks[0].client.sess.Written() == before {
+		t.Fatalf("%d handler calls for %d events, %d bytes written", calls, runs+1, socks[0].client.sess.Written()-before)
+	}
+	t.Logf("%.2f allocations per event with ack", allocs)
+	if allocs > 3 {
+		t.Errorf("%.2f allocations per incoming event with ack, want at most 3 (the Ack closure, its flag and the reply's boxing)", allocs)
 	}
 }

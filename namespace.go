@@ -280,6 +280,34 @@ type loopState struct {
 	// one per loop, not one per connection (Args are borrowed until the
 	// handler returns).
 	args [][]byte
+	// names interns incoming event names (a handful per application), so
+	// that dispatching an event does not allocate its name; nameBuf is the
+	// scratch a name is unquoted into.
+	names   map[string]string
+	nameBuf []byte
+}
+
+// maxInternedNames and maxInternedLen bound loopState.names (to ~100 KB a
+// loop): a client sending endless distinct or huge names gets them
+// allocated, not remembered.
+const (
+	maxInternedNames = 1024
+	maxInternedLen   = 64
+)
+
+// eventName returns the string for an unquoted event name, interned.
+func (ls *loopState) eventName(b []byte) string {
+	if name, ok := ls.names[string(b)]; ok {
+		return name
+	}
+	name := string(b)
+	if len(ls.names) < maxInternedNames && len(name) <= maxInternedLen {
+		if ls.names == nil {
+			ls.names = make(map[string]string)
+		}
+		ls.names[name] = name
+	}
+	return name
 }
 
 // takeArgs lends the loop's argument scratch, empty. A dispatch nested in

@@ -403,7 +403,8 @@ func (s *Socket) emit(event string, args []any, id int64) error {
 	for _, fn := range out {
 		fn(event, args)
 	}
-	msgs, err := encodeEvent(s.nsp.name, id, event, args)
+	var buf [1]*engine.Prepared
+	msgs, err := encodeEvent(buf[:0], s.nsp.name, id, event, args)
 	if err != nil {
 		return err
 	}
@@ -416,7 +417,7 @@ func (s *Socket) emit(event string, args []any, id int64) error {
 
 // encodeEvent encodes an EVENT once: the text packet, then one binary
 // message per attachment. Each Prepared has one reference for the caller.
-func encodeEvent(nsp string, id int64, event string, args []any) ([]*engine.Prepared, error) {
+func encodeEvent(dst []*engine.Prepared, nsp string, id int64, event string, args []any) ([]*engine.Prepared, error) {
 	p := engine.NewPrepared()
 	b := append(p.B(), byte(codec.EngineMessage))
 	out, att, err := codec.AppendEvent(b, nsp, id, event, args)
@@ -426,10 +427,10 @@ func encodeEvent(nsp string, id int64, event string, args []any) ([]*engine.Prep
 	}
 	p.SetB(out)
 	p.Seal(false)
-	return withAttachments(p, att), nil
+	return withAttachments(dst, p, att), nil
 }
 
-func encodeAck(nsp string, id int64, args []any) ([]*engine.Prepared, error) {
+func encodeAck(dst []*engine.Prepared, nsp string, id int64, args []any) ([]*engine.Prepared, error) {
 	p := engine.NewPrepared()
 	b := append(p.B(), byte(codec.EngineMessage))
 	out, att, err := codec.AppendAck(b, nsp, id, args)
@@ -439,11 +440,12 @@ func encodeAck(nsp string, id int64, args []any) ([]*engine.Prepared, error) {
 	}
 	p.SetB(out)
 	p.Seal(false)
-	return withAttachments(p, att), nil
+	return withAttachments(dst, p, att), nil
 }
 
-func withAttachments(p *engine.Prepared, att [][]byte) []*engine.Prepared {
-	msgs := make([]*engine.Prepared, 0, 1+len(att))
+// withAttachments appends p, then one binary message per attachment, to
+// msgs: a caller that sends them at once passes a small array on its stack.
+func withAttachments(msgs []*engine.Prepared, p *engine.Prepared, att [][]byte) []*engine.Prepared {
 	msgs = append(msgs, p)
 	for _, a := range att {
 		bp := engine.NewPrepared()
@@ -709,14 +711,17 @@ func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
 	}
 	var name string
 	if isString {
-		nb, err := codec.UnquoteString(nil, rawName)
+		nb, err := codec.UnquoteString(ls.nameBuf[:0], rawName)
 		if err != nil {
 			c.protocolError()
 			return
 		}
-		name = string(nb)
+		if cap(nb) <= 256 {
+			ls.nameBuf = nb[:0]
+		}
+		name = ls.eventName(nb)
 	} else {
-		name = string(rawName)
+		name = ls.eventName(rawName)
 	}
 	var (
 		mws   []func(string, Args) error
@@ -779,7 +784,8 @@ func (s *Socket) ackFunc(id int64) Ack {
 		if !done.CompareAndSwap(false, true) {
 			return
 		}
-		msgs, err := encodeAck(s.nsp.name, id, args)
+		var buf [1]*engine.Prepared
+		msgs, err := encodeAck(buf[:0], s.nsp.name, id, args)
 		if err != nil {
 			s.nsp.srv.cfg.Logger.Warn("riptide: ack not encodable", "err", err)
 			return
