@@ -184,7 +184,7 @@ func TestEventAckAllocs(t *testing.T) {
 		t.Fatalf("%d handler calls for %d events, %d bytes written", calls, runs+1, socks[0].client.sess.Written()-before)
 	}
 	t.Logf("%.2f allocations per event with ack", allocs)
-	if allocs > 3 {
+	if allocs > 3.1 { // 0.1: a stray runtime allocation may land in the window
 		t.Errorf("%.2f allocations per incoming event with ack, want at most 3 (the Ack closure, its flag and the reply's boxing)", allocs)
 	}
 }
