@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net"
+	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -84,6 +85,26 @@ func maskedText(payload string) []byte {
 // newFakeLoop is a server with one endpoint at /socket.io/ (no pings for an
 // hour) and a loop of it that runs no gnet: drive it with enter/leave and
 // fakeConns.
+// fakeOpen accepts fc on the fake loop l: a new connection, in HTTP mode.
+func fakeOpen(l *Loop, fc gnet.Conn) *conn {
+	l.enter()
+	defer l.leave()
+	return newConn(fc, l, false)
+}
+
+// fakeTraffic hands in to srv as one read of fc on the fake loop l; the
+// connection must stay open.
+func fakeTraffic(t testing.TB, srv *Server, l *Loop, fc *fakeConn, in []byte) {
+	t.Helper()
+	fc.in = in
+	l.enter()
+	a := srv.OnTraffic(fc)
+	l.leave()
+	if a != gnet.None {
+		t.Fatalf("connection closed (%v)", a)
+	}
+}
+
 func newFakeLoop() (*Server, *Endpoint, *Loop) {
 	srv := NewServer()
 	srv.headTimeout, srv.idleTimeout = 10*time.Second, time.Minute

@@ -6,7 +6,6 @@ import (
 	"unsafe"
 
 	"github.com/gobwas/ws"
-	"github.com/panjf2000/gnet/v2"
 
 	"github.com/riptide-io/riptide/frame"
 )
@@ -38,22 +37,8 @@ func TestSizes(t *testing.T) {
 // state, and its WebSocket connection without HTTP state.
 func TestUpgradeDropsPollingState(t *testing.T) {
 	srv, ep, l := newFakeLoop()
-	traffic := func(fc *fakeConn, in []byte) {
-		t.Helper()
-		fc.in = in
-		l.enter()
-		a := srv.OnTraffic(fc)
-		l.leave()
-		if a != gnet.None {
-			t.Fatalf("connection closed (%v)", a)
-		}
-	}
-	open := func(fc *fakeConn) *conn {
-		l.enter()
-		cn := newConn(fc, l, false)
-		l.leave()
-		return cn
-	}
+	traffic := func(fc *fakeConn, in []byte) { t.Helper(); fakeTraffic(t, srv, l, fc, in) }
+	open := func(fc *fakeConn) *conn { return fakeOpen(l, fc) }
 
 	poll := &fakeConn{}
 	open(poll)
@@ -92,19 +77,8 @@ func TestFragmentStateReleased(t *testing.T) {
 	srv, ep, l := newFakeLoop()
 	h := ep.h.(*nopHandler)
 	fc := &fakeConn{}
-	traffic := func(in []byte) {
-		t.Helper()
-		fc.in = in
-		l.enter()
-		a := srv.OnTraffic(fc)
-		l.leave()
-		if a != gnet.None {
-			t.Fatalf("connection closed (%v)", a)
-		}
-	}
-	l.enter()
-	cn := newConn(fc, l, false)
-	l.leave()
+	traffic := func(in []byte) { t.Helper(); fakeTraffic(t, srv, l, fc, in) }
+	cn := fakeOpen(l, fc)
 	traffic([]byte(wsHandshake))
 	idle := frame.Decoder{Limits: &ep.limits}
 	if !cn.ws || cn.dec != idle {

@@ -68,6 +68,13 @@ func (r *upgradeRig) trafficB(fc *rigConn, in []byte) {
 	}
 }
 
+// send sends msg to the session from its loop.
+func (r *upgradeRig) send(msg string) {
+	r.l.enter()
+	r.s.Send([]byte(msg))
+	r.l.leave()
+}
+
 func (r *upgradeRig) traffic(fc *rigConn, in string) { r.t.Helper(); r.trafficB(fc, []byte(in)) }
 
 // get sends a polling GET with the session's sid on a new connection.
@@ -146,9 +153,7 @@ func TestGetRacingUpgradePacket(t *testing.T) {
 func TestGetAfterProbeReleasedByNoop(t *testing.T) {
 	r := newUpgradeRig(t)
 	g := r.get()
-	r.l.enter()
-	r.s.Send([]byte("queued"))
-	r.l.leave()
+	r.send("queued")
 	r.advance(upgradeGetHold / 2)
 	if got := r.answer(g); got != "" {
 		t.Fatalf("answered during the hold: %q", got)
@@ -168,9 +173,7 @@ func TestGetAfterProbeReleasedByNoop(t *testing.T) {
 func TestGetHeldWhenProbeFails(t *testing.T) {
 	r := newUpgradeRig(t)
 	g := r.get()
-	r.l.enter()
-	r.s.Send([]byte("queued"))
-	r.l.leave()
+	r.send("queued")
 	if got := r.answer(g); got != "" {
 		t.Fatalf("answered during the hold: %q", got)
 	}

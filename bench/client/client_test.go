@@ -13,8 +13,9 @@ import (
 )
 
 // startServer runs a Riptide server in process with a part of the benchmark
-// contract (echo, join, bcast, stats) and a short heartbeat, so that the
-// test sees pings being answered.
+// contract (echo, join, bcast, stats), push (emits "msg" with its argument,
+// then acks) and bye (the server disconnects the socket), and a 100 ms
+// heartbeat, so that the tests see pings being answered.
 func startServer(t *testing.T) string {
 	t.Helper()
 	srv := riptide.New(riptide.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
@@ -47,6 +48,12 @@ func startServer(t *testing.T) string {
 		s.On("stats", func(args riptide.Args, ack riptide.Ack) {
 			ack(map[string]any{"rss": 1, "heapUsed": 2, "connections": srv.Sockets().Len()})
 		})
+		s.On("push", func(args riptide.Args, ack riptide.Ack) {
+			_ = s.Emit("msg", riptide.RawJSON(args.Raw(0)))
+			ack()
+		})
+		s.On("bye", func(args riptide.Args, ack riptide.Ack) { s.Disconnect(true) })
+		s.OnDisconnect(func(reason string) { t.Log("server: disconnect", reason) })
 	})
 	if err := srv.Listen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)

@@ -4,43 +4,29 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/riptide-io/riptide"
 )
 
-// loopServer runs a Riptide server for the Loop tests: echo (acks its
-// arguments), push (emits "msg" with its argument, then acks) and bye (the
-// server disconnects the socket), with a 100 ms heartbeat that the loop has
-// to answer.
-func loopServer(t *testing.T) string {
+// waitLoop waits up to 10 s for the Run of l started with done to return;
+// past that it stops l and fails with why().
+func waitLoop(t *testing.T, l *Loop, done <-chan error, why func() string) {
 	t.Helper()
-	srv := riptide.New(riptide.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
-	srv.OnConnection(func(s *riptide.Socket) {
-		s.On("echo", func(args riptide.Args, ack riptide.Ack) {
-			vals := make([]any, args.Len())
-			for i := range vals {
-				vals[i] = riptide.RawJSON(args.Raw(i))
-			}
-			ack(vals...)
-		})
-		s.On("push", func(args riptide.Args, ack riptide.Ack) {
-			_ = s.Emit("msg", riptide.RawJSON(args.Raw(0)))
-			ack()
-		})
-		s.On("bye", func(args riptide.Args, ack riptide.Ack) { s.Disconnect(true) })
-		s.OnDisconnect(func(reason string) { t.Log("server: disconnect", reason) })
-	})
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		l.Stop()
+		<-done
+		t.Fatal(why())
 	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return "http://" + srv.Addr().String()
 }
 
 // dialLoop dials n detached connections and adds them to a new loop.
@@ -83,7 +69,7 @@ func dialLoop(t *testing.T, url string, n int) *Loop {
 // than several heartbeats: every reply must match, none may be lost, and no
 // connection may end (the loop answers the pings).
 func TestLoopEcho(t *testing.T) {
-	url := loopServer(t)
+	url := startServer(t)
 	const conns = 20
 	l := dialLoop(t, url, conns)
 	type state struct {
@@ -141,16 +127,7 @@ func TestLoopEcho(t *testing.T) {
 	go func() { done <- l.Run() }()
 	time.Sleep(500 * time.Millisecond) // five ping intervals
 	close(stopping)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		l.Stop()
-		<-done
-		t.Fatal("no ack after stopping")
-	}
+	waitLoop(t, l, done, func() string { return "no ack after stopping" })
 	if len(failures) > 0 {
 		t.Fatalf("%d failures: %v", len(failures), failures[:min(25, len(failures))])
 	}
@@ -173,7 +150,7 @@ func TestLoopEcho(t *testing.T) {
 // take at once (a small send buffer: the rest waits for EPOLLOUT), and
 // OnClose when the server disconnects.
 func TestLoopEventsAndClose(t *testing.T) {
-	url := loopServer(t)
+	url := startServer(t)
 	l := dialLoop(t, url, 2)
 	a, b := l.Conns()[0], l.Conns()[1]
 	if err := unix.SetsockoptInt(a.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
@@ -213,16 +190,7 @@ func TestLoopEventsAndClose(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- l.Run() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		l.Stop()
-		<-done
-		t.Fatalf("timeout: events %v, acks %d, closed %v", events, acks, closed)
-	}
+	waitLoop(t, l, done, func() string { return fmt.Sprintf("timeout: events %v, acks %d, closed %v", events, acks, closed) })
 	if len(events) != 1 || events[0] != "0 msg "+strconv.Itoa(len(big)) || acks != 1 {
 		t.Fatalf("events %v, acks %d", events, acks)
 	}
