@@ -236,12 +236,21 @@ func writable(s *engine.Session) bool {
 func (b BroadcastOperator) selector(l *engine.Loop, ls *loopState) room.Selector {
 	ls.toSlots = ls.toSlots[:0]
 	ls.exSlots = ls.exSlots[:0]
+	// Only a name of a socket id's length is looked up (under the
+	// namespace's lock, shared by every loop and emitter): a broadcast to
+	// named rooms does not touch the socket table.
 	for _, r := range b.rooms {
+		if len(r) != socketIDLen {
+			continue
+		}
 		if s := b.nsp.Socket(r); s != nil && s.loop() == l {
 			ls.toSlots = append(ls.toSlots, s.slot)
 		}
 	}
 	for _, r := range b.except {
+		if len(r) != socketIDLen {
+			continue
+		}
 		if s := b.nsp.Socket(r); s != nil && s.loop() == l {
 			ls.exSlots = append(ls.exSlots, s.slot)
 		}

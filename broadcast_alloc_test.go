@@ -92,6 +92,18 @@ func TestBroadcastReachesExactlyTheSelection(t *testing.T) {
 		if got != want[i] {
 			t.Errorf("socket %d (rooms %v): received=%v, want %v", i, rooms[i], got, want[i])
 		}
+		before[i] = s.client.sess.Written()
+	}
+	// A socket's private room (its id), beside a named room.
+	if len(socks[5].ID()) != socketIDLen {
+		t.Fatalf("socket id %q is not %d characters", socks[5].ID(), socketIDLen)
+	}
+	broadcastOnce(srv.To(socks[5].ID(), "b").Except(socks[1].ID()), l)
+	want = []bool{false, false, true, false, false, true}
+	for i, s := range socks {
+		if got := s.client.sess.Written() > before[i]; got != want[i] {
+			t.Errorf("to(id of 5, b).except(id of 1): socket %d received=%v, want %v", i, got, want[i])
+		}
 	}
 }
 

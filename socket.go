@@ -160,8 +160,12 @@ func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 // as Node's: Node's sharded Redis adapter tells a socket's private room
 // from other rooms by that length (16 would save 8 bytes a connection and
 // break a mixed cluster: TestRiptideCluster/sharded-dynamic).
+// socketIDLen is the length of every socket id (newSocketID): a room name
+// of another length cannot be a socket's private room.
+const socketIDLen = 20
+
 func newSocketID() string {
-	var b [15]byte
+	var b [socketIDLen * 3 / 4]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
