@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -160,5 +161,32 @@ func TestLongTimerFires(t *testing.T) {
 		}
 	case <-time.After(d + 2*time.Second):
 		t.Fatal("a long timer did not fire")
+	}
+}
+
+// TestTickerAfterHugeTimer: a timer centuries away (its deadline overflows
+// a time.Duration of ticks) neither spins the ticker nor stops it: a short
+// timer armed next still fires.
+func TestTickerAfterHugeTimer(t *testing.T) {
+	t.Parallel()
+	srv, _ := startServer(t, quietConfig(), newEcho())
+	l := srv.Loops()[0]
+	fired := make(chan struct{})
+	l.Post(func() {
+		l.NewTimer(func() {}).Reset(time.Duration(math.MaxInt64))
+	})
+	time.Sleep(50 * time.Millisecond)
+	l.Post(func() {
+		l.NewTimer(func() { close(fired) }).Reset(100 * time.Millisecond)
+	})
+	select {
+	case <-fired:
+	case <-time.After(3 * time.Second):
+		t.Fatal("a 100 ms timer armed after a centuries-long one did not fire")
+	}
+	before := l.ticks.Load()
+	time.Sleep(200 * time.Millisecond)
+	if n := l.ticks.Load() - before; n > 2 {
+		t.Errorf("%d ticks in 200 ms with only a centuries-long timer armed", n)
 	}
 }
