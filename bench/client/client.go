@@ -14,7 +14,9 @@
 // Loop (evloop.go) is the other way to drive connections: dialled with
 // Options.Detached, they are handed to one event loop on one OS thread (raw
 // epoll, no goroutine per connection), for request/response load where the
-// generator's CPU must stay small next to the server's.
+// generator's CPU must stay small next to the server's. HandshakeLoop
+// (dialloop.go) does whole handshakes (connect to CONNECT, then close) in
+// a loop on one OS thread the same way, for the handshake rate.
 //
 // Other namespaces, binary attachments and the polling transport are out of
 // scope: the benchmark contract needs none of them.

@@ -137,12 +137,13 @@ func runEchoGoroutines(ctx context.Context, p Params) (*Result, error) {
 	run.e.into(res)
 	res.finish(wall, self, srv)
 	res.machine(m.machine(mach))
-	res.echoExtra()
+	res.cpuPerOpExtra()
 	return res, ctx.Err()
 }
 
-// echoExtra adds the generator's CPU per echo.
-func (r *Result) echoExtra() {
+// cpuPerOpExtra adds the generator's CPU per operation (echo, handshake):
+// Extra["client_cpu_per_op_us"].
+func (r *Result) cpuPerOpExtra() {
 	if r.Ops > 0 {
 		r.Extra = map[string]float64{"client_cpu_per_op_us": r.ClientCPUSeconds * 1e6 / float64(r.Ops)}
 	}

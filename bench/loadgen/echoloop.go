@@ -154,6 +154,6 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 	el.e.into(res)
 	res.finish(wall, self, srv)
 	res.machine(m.machine(mach))
-	res.echoExtra()
+	res.cpuPerOpExtra()
 	return res, ctx.Err()
 }

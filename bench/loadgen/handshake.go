@@ -10,17 +10,89 @@ import (
 	"github.com/riptide-io/riptide/bench/client"
 )
 
+// Handshake drivers (Params.HandshakeDriver).
+const (
+	// HandshakeLoop runs every handshake loop on one client.HandshakeLoop:
+	// one OS thread, raw non-blocking sockets in one epoll set (the
+	// default).
+	HandshakeLoop = "loop"
+	// HandshakeGoroutines is the earlier driver: a goroutine per loop, a
+	// client.Dial and a Close per handshake.
+	HandshakeGoroutines = "goroutines"
+)
+
 // runHandshake is the handshake scenario: p.Concurrency loops, each
 // repeating TCP connect + WebSocket upgrade + Engine.IO OPEN + namespace
-// CONNECT + close, for p.Duration.
+// CONNECT + close, for p.Duration, driven by p.HandshakeDriver.
 //
 // Result: Ops = completed handshakes, Rate = handshakes/s, Latency = one
 // handshake (connect to CONNECT received), Errors = failed handshakes.
+// Extra: client_cpu_per_op_us, the generator's CPU per handshake.
 // The generator closes first, so TIME_WAIT stays on its side; with no
 // LocalAddrs, connect(2) picks the ports and Linux reuses TIME_WAIT ports on
 // loopback (net.ipv4.tcp_tw_reuse=2), which a bound source address would
 // not allow (so LocalAddrs are ignored here).
 func runHandshake(ctx context.Context, p Params) (*Result, error) {
+	switch p.HandshakeDriver {
+	case HandshakeLoop:
+		return runHandshakeLoop(ctx, p)
+	case HandshakeGoroutines:
+		return runHandshakeGoroutines(ctx, p)
+	}
+	return nil, fmt.Errorf("handshake: unknown driver %q (have %s, %s)", p.HandshakeDriver, HandshakeLoop,
+		HandshakeGoroutines)
+}
+
+// runHandshakeLoop is runHandshake on a client.HandshakeLoop: its
+// p.Concurrency slots are the loops. Handshakes are started until the
+// window ends; those in flight then complete (and count), as with the
+// goroutines.
+func runHandshakeLoop(ctx context.Context, p Params) (*Result, error) {
+	res := &Result{Scenario: "handshake", Label: fmt.Sprintf("loops=%d", p.Concurrency), Params: p,
+		Start: time.Now(), RateUnit: "handshakes/s", ClientProcs: 1}
+	hl, err := client.NewHandshakeLoop(p.URL, p.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	defer hl.Close()
+	hist := NewHistogram()
+	var e errs
+	var n int64 // the loop's thread's until Run returns
+	hl.OnHandshake = func(lat time.Duration) {
+		hist.Record(int64(lat))
+		n++
+	}
+	hl.OnError = e.add
+	m := startCPU(p.ServerPID)
+	done := make(chan error, 1)
+	go func() { done <- hl.Run() }()
+	t := time.NewTimer(time.Duration(p.Duration))
+	var runErr error
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case runErr = <-done:
+		done <- runErr
+	}
+	t.Stop()
+	hl.Stop()
+	runErr = <-done
+	wall, self, srv := m.stop()
+	mach := ReadMachineCPU()
+	if runErr != nil {
+		e.add(runErr)
+	}
+	res.Ops = n
+	res.Latency = hist.Summary()
+	e.into(res)
+	res.finish(wall, self, srv)
+	res.machine(m.machine(mach))
+	res.cpuPerOpExtra()
+	return res, ctx.Err()
+}
+
+// runHandshakeGoroutines is runHandshake with a goroutine per loop.
+func runHandshakeGoroutines(ctx context.Context, p Params) (*Result, error) {
 	res := &Result{Scenario: "handshake", Label: fmt.Sprintf("loops=%d", p.Concurrency), Params: p,
 		Start: time.Now(), RateUnit: "handshakes/s", ClientProcs: 1}
 	hist := NewSharded(16)
@@ -56,5 +128,6 @@ func runHandshake(ctx context.Context, p Params) (*Result, error) {
 	e.into(res)
 	res.finish(wall, self, srv)
 	res.machine(m.machine(mach))
+	res.cpuPerOpExtra()
 	return res, ctx.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -227,7 +228,9 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("ops %d, conns after %d, after close %v", r.Ops, r.ConnsAfter, r.Extra["conns_after_close"])
 				}
 			}},
-		{"handshake", Params{Concurrency: 4, Duration: short}, nil},
+		{"handshake", Params{Concurrency: 4, Duration: short}, checkHandshake(HandshakeLoop)},
+		{"handshake", Params{Concurrency: 4, Duration: short, HandshakeDriver: HandshakeGoroutines},
+			checkHandshake(HandshakeGoroutines)},
 		{"echo", Params{Conns: 5, Duration: short, Warmup: Duration(50 * time.Millisecond)}, checkEcho(EchoLoop)},
 		{"echo", Params{Conns: 5, Duration: short, Warmup: Duration(50 * time.Millisecond), EchoDriver: EchoGoroutines},
 			checkEcho(EchoGoroutines)},
@@ -245,6 +248,9 @@ func TestScenarios(t *testing.T) {
 		name := tc.scenario
 		if tc.p.EchoDriver != "" {
 			name += "-" + tc.p.EchoDriver
+		}
+		if tc.p.HandshakeDriver != "" {
+			name += "-" + tc.p.HandshakeDriver
 		}
 		t.Run(name, func(t *testing.T) {
 			waitIdle(t, url)
@@ -281,6 +287,41 @@ func checkEcho(driver string) func(t *testing.T, r *Result) {
 			r.ClientCPUSeconds <= 0 {
 			t.Errorf("echo: driver %q, %d ops, %d latencies, extra %v, client CPU %v", r.Params.EchoDriver, r.Ops,
 				r.Latency.Count, r.Extra, r.ClientCPUSeconds)
+		}
+	}
+}
+
+// checkHandshake checks a handshake result: the driver, one latency sample
+// per handshake, the generator's CPU per handshake.
+func checkHandshake(driver string) func(t *testing.T, r *Result) {
+	return func(t *testing.T, r *Result) {
+		if r.Params.HandshakeDriver != driver || int64(r.Latency.Count) != r.Ops ||
+			r.Extra["client_cpu_per_op_us"] <= 0 || r.ClientCPUSeconds <= 0 {
+			t.Errorf("handshake: driver %q, %d ops, %d latencies, extra %v, client CPU %v", r.Params.HandshakeDriver,
+				r.Ops, r.Latency.Count, r.Extra, r.ClientCPUSeconds)
+		}
+	}
+}
+
+// TestHandshakeRefused: the handshake scenario against a closed port
+// counts errors and ends with its window (both drivers).
+func TestHandshakeRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	_ = ln.Close()
+	for _, driver := range []string{HandshakeLoop, HandshakeGoroutines} {
+		start := time.Now()
+		r, err := Run(context.Background(), "handshake", Params{URL: url, Concurrency: 4,
+			Duration: Duration(200 * time.Millisecond), HandshakeDriver: driver})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Ops != 0 || r.Errors == 0 || len(r.ErrorSamples) == 0 ||
+			!strings.Contains(r.ErrorSamples[0], "connection refused") || time.Since(start) > 5*time.Second {
+			t.Errorf("%s: %d ops, %d errors %v, in %v", driver, r.Ops, r.Errors, r.ErrorSamples, time.Since(start))
 		}
 	}
 }

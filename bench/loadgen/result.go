@@ -7,7 +7,9 @@
 //   - conns: open N idle connections; connect rate, failures, and the
 //     server's RSS per connection from its stats event.
 //   - handshake: Concurrency loops of connect + namespace CONNECT + close
-//     for Duration; handshakes/s and handshake latency.
+//     for Duration; handshakes/s and handshake latency. The loops run on
+//     one thread (client.HandshakeLoop, raw epoll), so that the generator
+//     is not what bounds the rate.
 //   - echo: Conns connections in closed loop (emit echo with an ack, wait,
 //     again) for Duration after Warmup; ops/s and round-trip latency. The
 //     connections are driven from one thread (client.Loop), so that the
@@ -88,6 +90,11 @@ type Params struct {
 	// (one thread, raw epoll: client.Loop) or EchoGoroutines (a reader
 	// goroutine per connection). Default EchoLoop.
 	EchoDriver string `json:"echo_driver,omitempty"`
+	// HandshakeDriver: handshake: how the generator runs its loops,
+	// HandshakeLoop (one thread, raw epoll: client.HandshakeLoop) or
+	// HandshakeGoroutines (a goroutine and a client.Dial per handshake).
+	// Default HandshakeLoop.
+	HandshakeDriver string `json:"handshake_driver,omitempty"`
 	// Hold: conns: how long the idle connections are held before the
 	// server's RSS is read. Default 2s.
 	Hold Duration `json:"hold,omitempty"`
@@ -195,6 +202,9 @@ func (p *Params) defaults(scenario string) {
 		setInt(&p.Rooms, 10)
 	case "handshake":
 		setInt(&p.Concurrency, 32)
+		if p.HandshakeDriver == "" {
+			p.HandshakeDriver = HandshakeLoop
+		}
 	case "echo":
 		if p.EchoDriver == "" {
 			p.EchoDriver = EchoLoop

@@ -59,6 +59,7 @@ func main() {
 	flag.IntVar(&p.N, "n", 0, "conns: connections; fanout: receivers; churn: churning connections (default 1000; churn 200)")
 	flag.IntVar(&p.Conns, "conns", 0, "echo: connections in closed loop (default 100)")
 	flag.StringVar(&p.EchoDriver, "echo-driver", "", "echo: loop (one thread, epoll) or goroutines (a reader goroutine per connection) (default loop)")
+	flag.StringVar(&p.HandshakeDriver, "handshake-driver", "", "handshake: loop (one thread, epoll) or goroutines (a goroutine and a Dial per handshake) (default loop)")
 	flag.IntVar(&p.Concurrency, "concurrency", 0, "dials in flight; handshake: loops (default 64; handshake 32)")
 	flag.IntVar(&p.Rooms, "rooms", 0, "fanout: rooms the receivers spread over, one burst each (default 1); churn: rooms (default 10)")
 	flag.IntVar(&p.Count, "count", 0, "fanout: messages per burst (default 1000)")
