@@ -14,11 +14,13 @@ import (
 
 // startServer runs a Riptide server in process with a part of the benchmark
 // contract (echo, join, bcast, stats), push (emits "msg" with its argument,
-// then acks) and bye (the server disconnects the socket), and a 100 ms
-// heartbeat, so that the tests see pings being answered.
+// then acks) and bye (the server disconnects the socket).
 func startServer(t *testing.T) string {
 	t.Helper()
-	srv := riptide.New(riptide.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
+	// Pings every 100 ms, so that every test sees them answered; a 1 s pong
+	// deadline, so that a loaded machine (-race, packages in parallel) does
+	// not end a connection whose client is merely late.
+	srv := riptide.New(riptide.Config{PingInterval: 100 * time.Millisecond, PingTimeout: time.Second})
 	srv.OnConnection(func(s *riptide.Socket) {
 		s.On("echo", func(args riptide.Args, ack riptide.Ack) {
 			vals := make([]any, args.Len())
