@@ -57,8 +57,7 @@ type HandshakeLoop struct {
 	req    []byte // the upgrade request; the key is at req[keyAt:keyAt+24]
 	keyAt  int
 
-	epfd   int
-	wakeFD int
+	poller // Stop wakes Run through it
 	slots  []hsSlot
 	events []unix.EpollEvent
 	base   time.Time
@@ -147,17 +146,8 @@ func NewHandshakeLoop(rawURL string, slots int) (*HandshakeLoop, error) {
 		s.req = bytes.Clone(h.req)
 		s.frameReader = frameReader{buf: make([]byte, 1024), max: DefaultMaxReadBufferSize}
 	}
-	if h.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("client: epoll_create1: %w", err)
-	}
-	if h.wakeFD, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
-		_ = unix.Close(h.epfd)
-		return nil, fmt.Errorf("client: eventfd: %w", err)
-	}
-	if err := unix.EpollCtl(h.epfd, unix.EPOLL_CTL_ADD, h.wakeFD,
-		&unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("client: epoll_ctl: %w", err)
+	if h.poller, err = newPoller(); err != nil {
+		return nil, err
 	}
 	h.events = make([]unix.EpollEvent, min(slots+1, 1024))
 	return h, nil
@@ -201,8 +191,7 @@ func (h *HandshakeLoop) Run() error {
 		for i := range max(n, 0) {
 			ev := &h.events[i]
 			if ev.Fd < 0 {
-				var b [8]byte
-				_, _ = unix.Read(h.wakeFD, b[:])
+				h.drain()
 				continue
 			}
 			s := &h.slots[ev.Fd]
@@ -222,9 +211,7 @@ func (h *HandshakeLoop) Run() error {
 // ended. Any goroutine, any time before Close.
 func (h *HandshakeLoop) Stop() {
 	h.stop.Store(true)
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
-	_, _ = unix.Write(h.wakeFD, one[:])
+	h.wake()
 }
 
 // Close releases the loop (and closes the sockets of a Run that failed).
@@ -237,8 +224,7 @@ func (h *HandshakeLoop) Close() {
 	}
 	h.closed = true
 	h.abort()
-	_ = unix.Close(h.wakeFD)
-	_ = unix.Close(h.epfd)
+	h.closePoller()
 }
 
 // abort closes every socket still open.

@@ -43,8 +43,7 @@ type Loop struct {
 	// reported.
 	OnClose func(c *LoopConn, err error)
 
-	epfd   int
-	wakeFD int // an eventfd in the epoll set: Stop writes to it
+	poller // Stop wakes Run through it
 	byFD   []*LoopConn
 	conns  []*LoopConn
 	live   int
@@ -80,22 +79,11 @@ var ErrNotDetached = errors.New("client: connection not dialled with Options.Det
 
 // NewLoop creates an empty loop; set its callbacks before Run.
 func NewLoop() (*Loop, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	p, err := newPoller()
 	if err != nil {
-		return nil, fmt.Errorf("client: epoll_create1: %w", err)
+		return nil, err
 	}
-	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("client: eventfd: %w", err)
-	}
-	l := &Loop{epfd: epfd, wakeFD: wfd, events: make([]unix.EpollEvent, 256)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd,
-		&unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wfd)}); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("client: epoll_ctl: %w", err)
-	}
-	return l, nil
+	return &Loop{poller: p, events: make([]unix.EpollEvent, 256)}, nil
 }
 
 // Add takes over c, a connection dialled with Options.Detached: its socket
@@ -186,9 +174,8 @@ func (l *Loop) Run() error {
 		for i := range n {
 			ev := &l.events[i]
 			fd := int(ev.Fd)
-			if fd == l.wakeFD {
-				var b [8]byte
-				_, _ = unix.Read(l.wakeFD, b[:])
+			if fd < 0 {
+				l.drain()
 				continue
 			}
 			if fd >= len(l.byFD) || l.byFD[fd] == nil {
@@ -212,9 +199,7 @@ func (l *Loop) Run() error {
 // open (Close closes them).
 func (l *Loop) Stop() {
 	l.stop.Store(true)
-	var one [8]byte
-	binary.NativeEndian.PutUint64(one[:], 1)
-	_, _ = unix.Write(l.wakeFD, one[:])
+	l.wake()
 }
 
 // Close closes every connection (a plain TCP close, as a client that goes
@@ -230,8 +215,7 @@ func (l *Loop) Close() {
 	for _, c := range l.conns {
 		c.Close()
 	}
-	_ = unix.Close(l.wakeFD)
-	_ = unix.Close(l.epfd)
+	l.closePoller()
 }
 
 // reap reports and removes c if it failed.
