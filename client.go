@@ -128,17 +128,18 @@ func (c *client) onMessage(data []byte, binary bool) {
 		c.protocolError() // S14: text while attachments are pending
 		return
 	}
+	srv := c.srv()
 	var pkt codec.Packet
-	if err := c.srv().decodeOpts.DecodePacket(data, &pkt); err != nil {
+	if err := srv.decodeOpts.DecodePacket(data, &pkt); err != nil {
 		c.protocolError()
 		return
 	}
-	c.srv().stats.packetsIn.Add(1)
+	srv.stats.packetsIn.Add(1)
 	if pkt.Attachments > 0 {
 		// Keep a copy: the attachments arrive in later reads.
 		text := append([]byte(nil), data...)
 		var p2 codec.Packet
-		_ = c.srv().decodeOpts.DecodePacket(text, &p2)
+		_ = srv.decodeOpts.DecodePacket(text, &p2)
 		if c.bin == nil {
 			c.bin = &binaryState{}
 			c.bin.timer = c.sess.Loop().NewTimer(func() {
@@ -148,7 +149,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 			})
 		}
 		c.bin.pending = &pendingBinary{text: text, pkt: p2}
-		c.bin.timer.Reset(c.srv().cfg.BinaryTimeout)
+		c.bin.timer.Reset(srv.cfg.BinaryTimeout)
 		return
 	}
 	c.dispatch(&pkt, nil)

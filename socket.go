@@ -155,15 +155,15 @@ func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 	return s
 }
 
+// socketIDLen is the length of every socket id (newSocketID): a room name
+// of another length cannot be a socket's private room.
+const socketIDLen = 20
+
 // newSocketID returns 20 URL-safe characters, unrelated to the Engine.IO
 // sid (PROTOCOL.md §15.10: never leak the polling credential). Exactly 20,
 // as Node's: Node's sharded Redis adapter tells a socket's private room
 // from other rooms by that length (16 would save 8 bytes a connection and
 // break a mixed cluster: TestRiptideCluster/sharded-dynamic).
-// socketIDLen is the length of every socket id (newSocketID): a room name
-// of another length cannot be a socket's private room.
-const socketIDLen = 20
-
 func newSocketID() string {
 	var b [socketIDLen * 3 / 4]byte
 	_, _ = rand.Read(b[:])

@@ -106,7 +106,6 @@ func (s *Session) completeUpgrade(cn *conn) {
 	ps.upTimer.Stop()
 	ps.holdTimer.Stop()
 	if g := ps.pendingGet; g != nil {
-		ps.pendingGet = nil
 		if ps.probed {
 			// A GET held since the probe: engine.io-client pauses polling
 			// before it sends "5" (its in-flight GET has returned), so this
@@ -115,10 +114,10 @@ func (s *Session) completeUpgrade(cn *conn) {
 			// request after the upgrade with 400 code 3 (server.ts verify:
 			// TRANSPORT_MISMATCH; suite "ignores HTTP requests with same
 			// sid after upgrade").
+			ps.pendingGet = nil
 			g.respondErrorFrom(s.loop, 400, CodeBadRequest)
 		} else {
-			// "5" without a probe (E62): release the poll.
-			g.respond(s.loop, 200, pollContentType, pktNoop.Packet(), false)
+			s.answerGetWith(pktNoop) // "5" without a probe (E62): release the poll
 		}
 	}
 	s.poll = nil

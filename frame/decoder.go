@@ -135,11 +135,9 @@ var assemblies = sync.Pool{New: func() any { return new(assembly) }}
 // from a pool (allocated when the pool is empty), and its buffer grows beyond
 // the one the pool keeps (4 KiB) by allocating.
 func (d *Decoder) Next(b []byte) (m Message, n int, err error) {
-	if d.asm != nil && d.asm.done {
-		// The message returned last time aliased the assembly buffer; its
-		// lifetime is over.
-		d.release()
-	}
+	// The message returned last time may alias the assembly buffer; its
+	// lifetime is over.
+	d.Release()
 	h, hn, err := ParseHeader(b)
 	if err != nil {
 		return m, 0, err

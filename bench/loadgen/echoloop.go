@@ -116,21 +116,10 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 	done := make(chan error, 1)
 	go func() { done <- loop.Run() }()
 
-	var loopErr error
-	wait := func(d time.Duration) {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		case loopErr = <-done:
-			done <- loopErr // Run failed: the window ends now
-		}
-	}
-	wait(time.Duration(p.Warmup))
+	waitWindow(ctx, time.Duration(p.Warmup), done)
 	m := startCPU(p.ServerPID)
 	el.measuring.Store(true)
-	wait(time.Duration(p.Duration))
+	waitWindow(ctx, time.Duration(p.Duration), done)
 	el.measuring.Store(false)
 	wall, self, srv := m.stop()
 	mach := ReadMachineCPU()
@@ -140,6 +129,7 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 	if el.inflight.Load() == 0 {
 		loop.Stop()
 	}
+	var loopErr error
 	select {
 	case loopErr = <-done:
 	case <-time.After(5 * time.Second):
@@ -156,4 +146,18 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 	res.machine(m.machine(mach))
 	res.cpuPerOpExtra()
 	return res, ctx.Err()
+}
+
+// waitWindow waits until d has passed or ctx ended, or until the run that
+// reports on done returned early (its result is put back on done for the
+// caller's final receive): the measured window ends then.
+func waitWindow(ctx context.Context, d time.Duration, done chan error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case err := <-done:
+		done <- err
+	}
 }

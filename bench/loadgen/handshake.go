@@ -66,17 +66,9 @@ func runHandshakeLoop(ctx context.Context, p Params) (*Result, error) {
 	m := startCPU(p.ServerPID)
 	done := make(chan error, 1)
 	go func() { done <- hl.Run() }()
-	t := time.NewTimer(time.Duration(p.Duration))
-	var runErr error
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	case runErr = <-done:
-		done <- runErr
-	}
-	t.Stop()
+	waitWindow(ctx, time.Duration(p.Duration), done)
 	hl.Stop()
-	runErr = <-done
+	runErr := <-done
 	wall, self, srv := m.stop()
 	mach := ReadMachineCPU()
 	if runErr != nil {
