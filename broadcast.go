@@ -220,7 +220,7 @@ func (b BroadcastOperator) deliverOnLoop(l *engine.Loop, msgs []*engine.Prepared
 		}
 	}
 	// One atomic add per loop and broadcast, not per recipient.
-	stats := &b.nsp.srv.stats
+	stats := b.nsp.srv.stats.perLoop(l)
 	stats.recipients.Add(sent)
 	if dropped > 0 {
 		stats.volatileDrops.Add(dropped)

@@ -134,7 +134,7 @@ func (c *client) onMessage(data []byte, binary bool) {
 		c.protocolError()
 		return
 	}
-	srv.stats.packetsIn.Add(1)
+	srv.stats.perLoop(c.sess.Loop()).packetsIn.Add(1)
 	if pkt.Attachments > 0 {
 		// Keep a copy: the attachments arrive in later reads.
 		text := append([]byte(nil), data...)

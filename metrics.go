@@ -28,14 +28,29 @@ type Metrics struct {
 	PacedEmits uint64
 }
 
+// serverStats are the server's counters. Those a loop adds to per packet
+// or per broadcast are striped by loop (perLoop): one cache line written by
+// every loop for every packet costs more than the counting.
 type serverStats struct {
-	packetsIn     atomic.Uint64
-	_             [56]byte
-	broadcasts    atomic.Uint64
-	recipients    atomic.Uint64
-	volatileDrops atomic.Uint64
+	broadcasts    atomic.Uint64 // from the emitting goroutines
 	connectErrors atomic.Uint64
 	rooms         atomic.Int64
+	_             [40]byte
+	stripes       [statStripes]loopStats
+}
+
+// statStripes is the number of per-loop stripes; loops beyond it share.
+const statStripes = 16
+
+// loopStats is one loop's stripe of serverStats, a cache line of its own.
+type loopStats struct {
+	packetsIn, recipients, volatileDrops atomic.Uint64
+	_                                    [40]byte
+}
+
+// perLoop is the stripe of the loop l.
+func (st *serverStats) perLoop(l *engine.Loop) *loopStats {
+	return &st.stripes[l.Index()%statStripes]
 }
 
 // Metrics returns a snapshot of the server's counters. Goroutine-safe;
@@ -44,13 +59,16 @@ func (srv *Server) Metrics() Metrics {
 	m := Metrics{
 		Metrics:       srv.ep.Metrics(),
 		Connections:   srv.eng.Connections(),
-		PacketsIn:     srv.stats.packetsIn.Load(),
 		Broadcasts:    srv.stats.broadcasts.Load(),
-		Recipients:    srv.stats.recipients.Load(),
-		VolatileDrops: srv.stats.volatileDrops.Load(),
 		ConnectErrors: srv.stats.connectErrors.Load(),
 		Rooms:         srv.stats.rooms.Load(),
 		PacedEmits:    srv.eng.PacedPosts(),
+	}
+	for i := range srv.stats.stripes {
+		st := &srv.stats.stripes[i]
+		m.PacketsIn += st.packetsIn.Load()
+		m.Recipients += st.recipients.Load()
+		m.VolatileDrops += st.volatileDrops.Load()
 	}
 	srv.mu.RLock()
 	m.Namespaces = len(srv.nsps)

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
-	"github.com/valyala/bytebufferpool"
 
 	"github.com/riptide-io/riptide/frame"
 )
@@ -21,17 +20,36 @@ const Headroom = frame.MaxHeaderSize
 const maxPooledPrepared = 64 << 10
 
 var (
-	preparedBufs bytebufferpool.Pool
+	// preparedPool holds released messages with their buffers: one pool
+	// operation per message, and the buffer comes back with the struct
+	// that last used it (a separate buffer pool cost a second Get and Put,
+	// and its size calibration shared counters between every core:
+	// BenchmarkPreparedParallel ~170 ns → ~80).
 	preparedPool = sync.Pool{New: func() any { return new(Prepared) }}
-	// livePrepared counts Prepared messages not yet released to their pool:
-	// after traffic stops it must fall back to the handful of static
-	// packets, or something leaks buffers (the soak test checks it).
-	livePrepared atomic.Int64
+	// livePrepared counts Prepared messages not yet released to their pool
+	// while trackPrepared is on: after traffic stops it must fall back to
+	// the handful of static packets, or something leaks buffers (the soak
+	// test checks it). Off by default: one counter written by every core
+	// for every message doubled the cost of taking and releasing one when
+	// two cores broadcast at once (BenchmarkPreparedParallel: ~35 ns, ~80 with
+	// the counter).
+	livePrepared  atomic.Int64
+	trackPrepared atomic.Bool
 )
 
+// TrackPrepared turns the count of LivePrepared on or off; it counts the
+// messages taken while it is on. Turn it on before any traffic.
+func TrackPrepared(on bool) { trackPrepared.Store(on) }
+
 // LivePrepared is the number of prepared messages currently referenced
-// (a leak check: it returns to a small constant when traffic stops).
-func LivePrepared() int64 { return livePrepared.Load() }
+// (a leak check: it returns to a small constant when traffic stops), or -1
+// when TrackPrepared is off.
+func LivePrepared() int64 {
+	if !trackPrepared.Load() {
+		return -1
+	}
+	return livePrepared.Load()
+}
 
 // Prepared is one Engine.IO message encoded once and framed once, shared by
 // every session that sends it. Its buffer holds Headroom bytes, then the
@@ -46,11 +64,12 @@ func LivePrepared() int64 { return livePrepared.Load() }
 // buffer to its pool. Retain and Release are goroutine-safe; the buffer must
 // not be modified after Seal.
 type Prepared struct {
-	bb     *bytebufferpool.ByteBuffer
-	start  int // first byte of the WebSocket frame in bb.B
-	binary bool
-	sealed bool
-	refs   atomic.Int32
+	b       []byte
+	start   int // first byte of the WebSocket frame in b
+	binary  bool
+	sealed  bool
+	tracked bool // counted in livePrepared
+	refs    atomic.Int32
 }
 
 // NewPrepared returns an empty message with one reference. Append the
@@ -58,9 +77,11 @@ type Prepared struct {
 // binary: the raw bytes), then call Seal.
 func NewPrepared() *Prepared {
 	p := preparedPool.Get().(*Prepared)
-	livePrepared.Add(1)
-	p.bb = preparedBufs.Get()
-	p.bb.B = append(p.bb.B[:0], make([]byte, Headroom)...)
+	p.tracked = trackPrepared.Load()
+	if p.tracked {
+		livePrepared.Add(1)
+	}
+	p.b = append(p.b[:0], make([]byte, Headroom)...)
 	p.start = 0
 	p.binary = false
 	p.sealed = false
@@ -70,10 +91,10 @@ func NewPrepared() *Prepared {
 
 // B returns the buffer to append the packet to; it starts with the headroom.
 // Use it as p.SetB(append(p.B(), ...)).
-func (p *Prepared) B() []byte { return p.bb.B }
+func (p *Prepared) B() []byte { return p.b }
 
 // SetB stores the buffer after appending to it.
-func (p *Prepared) SetB(b []byte) { p.bb.B = b }
+func (p *Prepared) SetB(b []byte) { p.b = b }
 
 // Seal frames the message: binary says whether it is a binary Engine.IO
 // message (a WebSocket binary frame, "b"+base64 on polling) or a text packet.
@@ -83,7 +104,7 @@ func (p *Prepared) Seal(binary bool) *Prepared {
 	if binary {
 		op = ws.OpBinary
 	}
-	p.start = frame.PutHeader(p.bb.B, true, op, len(p.bb.B)-Headroom)
+	p.start = frame.PutHeader(p.b, true, op, len(p.b)-Headroom)
 	p.sealed = true
 	return p
 }
@@ -92,15 +113,15 @@ func (p *Prepared) Seal(binary bool) *Prepared {
 func (p *Prepared) Binary() bool { return p.binary }
 
 // Frame returns the whole WebSocket frame. Valid while a reference is held.
-func (p *Prepared) Frame() []byte { return p.bb.B[p.start:] }
+func (p *Prepared) Frame() []byte { return p.b[p.start:] }
 
 // Packet returns the Engine.IO packet (text) or data (binary) without the
 // WebSocket header. Valid while a reference is held.
-func (p *Prepared) Packet() []byte { return p.bb.B[Headroom:] }
+func (p *Prepared) Packet() []byte { return p.b[Headroom:] }
 
 // Len is the number of bytes the message occupies on a WebSocket, counted
 // against a session's outbound cap.
-func (p *Prepared) Len() int { return len(p.bb.B) - p.start }
+func (p *Prepared) Len() int { return len(p.b) - p.start }
 
 // Retain takes one more reference.
 func (p *Prepared) Retain() { p.refs.Add(1) }
@@ -114,11 +135,12 @@ func (p *Prepared) Release() {
 	if n < 0 {
 		panic("engine: Prepared released too many times")
 	}
-	if cap(p.bb.B) <= maxPooledPrepared {
-		preparedBufs.Put(p.bb)
+	if cap(p.b) > maxPooledPrepared {
+		p.b = nil
 	}
-	p.bb = nil
-	livePrepared.Add(-1)
+	if p.tracked {
+		livePrepared.Add(-1)
+	}
 	preparedPool.Put(p)
 }
 

@@ -251,8 +251,9 @@ func (s *Session) enqueue(p *Prepared) {
 	if s.state != stateOpen {
 		return
 	}
-	s.ep.stats.msgsOut.Add(1)
-	s.ep.stats.bytesOut.Add(uint64(p.Len()))
+	t := s.ep.stats.traffic(s.loop)
+	t.msgsOut.Add(1)
+	t.bytesOut.Add(uint64(p.Len()))
 	if s.transport == transportWebSocket {
 		l := s.loop
 		l.wlog = append(l.wlog, wentry{m: l.turnMessage(p)})
@@ -340,8 +341,9 @@ func (s *Session) open() {
 // deliver hands a message to the handler; a panic in it closes this
 // session only.
 func (s *Session) deliver(data []byte, binary bool) {
-	s.ep.stats.msgsIn.Add(1)
-	s.ep.stats.bytesIn.Add(uint64(len(data)))
+	t := s.ep.stats.traffic(s.loop)
+	t.msgsIn.Add(1)
+	t.bytesIn.Add(uint64(len(data)))
 	defer s.recoverHandler()
 	s.ep.h.OnMessage(s, data, binary)
 }

@@ -4,7 +4,7 @@
 // bench/README.md on namespace "/". Its Node.js twin, bench/node/server.js,
 // implements the same contract on socket.io 4.8.
 //
-//	go run ./bench/server -addr 127.0.0.1:3000 [-loops N] [-cpuprofile FILE] [-memprofile FILE]
+//	go run ./bench/server -addr 127.0.0.1:3000 [-loops N] [-cpuprofile FILE] [-memprofile FILE] [-track-prepared]
 //	    [-redis redis://127.0.0.1:6379/0 [-sharded] [-mode dynamic|static|dynamic-private]]
 //
 // With -redis the server joins a cluster through adapter/redis (the wire
@@ -50,6 +50,7 @@ import (
 
 	"github.com/riptide-io/riptide"
 	redisadapter "github.com/riptide-io/riptide/adapter/redis"
+	"github.com/riptide-io/riptide/engine"
 )
 
 // main runs the server until SIGINT or SIGTERM.
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	loops := fs.Int("loops", 0, "number of event loops (0: one per core)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memprofile := fs.String("memprofile", "", "write a heap profile to this file on each SIGUSR1")
+	trackPrepared := fs.Bool("track-prepared", false, "count live message buffers for soak_stats (bench/cmd/soak); costs a shared counter per message")
 	redisURL := fs.String("redis", "", "join a cluster through Redis at this URL (redis://host:port[/db])")
 	sharded := fs.Bool("sharded", false, "with -redis: the sharded adapter (SPUBLISH/SSUBSCRIBE, Redis 7)")
 	mode := fs.String("mode", "dynamic", "with -sharded: subscription mode dynamic|static|dynamic-private")
@@ -82,6 +84,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	engine.TrackPrepared(*trackPrepared)
 	if *loops < 0 {
 		return fmt.Errorf("-loops must be >= 0, got %d", *loops)
 	}
