@@ -68,7 +68,8 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if codec.IsReservedEvent(event) {
 		return ErrReservedEvent
 	}
-	msgs, err := encodeEvent(nil, b.nsp.name, codec.NoAckID, event, args)
+	t := &deliverTask{b: b}
+	msgs, err := encodeEvent(t.one[:0], b.nsp.name, codec.NoAckID, event, args)
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,8 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 		b.nsp.adapter.Broadcast(clusterPacket(msgs), b.options())
 	}
 	b.nsp.srv.stats.broadcasts.Add(1)
-	b.deliver(msgs, nil)
+	t.msgs = msgs
+	t.deliver()
 	return nil
 }
 
@@ -130,19 +132,21 @@ func eventData(pkt []byte) []byte {
 // local sockets: for adapters. The data array is validated; the event is
 // never published again, whatever the operator's flags.
 func (b BroadcastOperator) EmitPacket(p ClusterPacket) error {
-	msgs, err := encodeClusterPacket(b.nsp.name, codec.NoAckID, p)
+	b.local = true
+	t := &deliverTask{b: b}
+	msgs, err := encodeClusterPacket(t.one[:0], b.nsp.name, codec.NoAckID, p)
 	if err != nil {
 		return err
 	}
 	b.nsp.srv.stats.broadcasts.Add(1)
-	b.local = true
-	b.deliver(msgs, nil)
+	t.msgs = msgs
+	t.deliver()
 	return nil
 }
 
 // encodeClusterPacket checks a ClusterPacket and encodes it as an EVENT
 // with ack id id.
-func encodeClusterPacket(nsp string, id int64, p ClusterPacket) ([]*engine.Prepared, error) {
+func encodeClusterPacket(dst []*engine.Prepared, nsp string, id int64, p ClusterPacket) ([]*engine.Prepared, error) {
 	name, isString, err := codec.EventName(p.Data)
 	if err != nil || !isString || len(name) < 2 {
 		return nil, ErrInvalidClusterPacket
@@ -154,38 +158,39 @@ func encodeClusterPacket(nsp string, id int64, p ClusterPacket) ([]*engine.Prepa
 	buf := append(m.B(), byte(codec.EngineMessage))
 	m.SetB(codec.AppendEventData(buf, nsp, id, p.Data, len(p.Attachments)))
 	m.Seal(false)
-	return withAttachments(nil, m, p.Attachments), nil
+	return withAttachments(dst, m, p.Attachments), nil
 }
 
 // deliver hands the encoded messages to every loop once; each loop selects
 // its recipients with set algebra and queues the shared bytes for them.
 // It takes over the caller's references.
-func (b BroadcastOperator) deliver(msgs []*engine.Prepared, onLoop func(l *engine.Loop, s *engine.Session)) {
-	loops := b.nsp.srv.eng.Loops()
+func (t *deliverTask) deliver() {
+	loops := t.b.nsp.srv.eng.Loops()
 	// One task for every loop: a closure per loop would be an allocation
 	// each, per broadcast.
-	t := &deliverTask{b: b, msgs: msgs, onLoop: onLoop}
 	for _, l := range loops {
-		for _, p := range msgs {
+		for _, p := range t.msgs {
 			p.Retain()
 		}
 		l.PostTask(t)
 	}
-	for _, p := range msgs {
+	for _, p := range t.msgs {
 		p.Release()
 	}
 }
 
 // deliverTask is a broadcast's work on each loop: deliver, then drop the
-// loop's references to the messages.
+// loop's references to the messages. The task holds the broadcast's
+// message (one is the usual number) so that a broadcast allocates one
+// object, not two.
 type deliverTask struct {
-	b      BroadcastOperator
-	msgs   []*engine.Prepared
-	onLoop func(l *engine.Loop, s *engine.Session)
+	b    BroadcastOperator
+	msgs []*engine.Prepared
+	one  [1]*engine.Prepared
 }
 
 func (t *deliverTask) RunOn(l *engine.Loop) {
-	t.b.deliverOnLoop(l, t.msgs, t.onLoop)
+	t.b.deliverOnLoop(l, t.msgs, nil)
 	for _, p := range t.msgs {
 		p.Release()
 	}
@@ -325,7 +330,7 @@ func (b BroadcastOperator) EmitWithAck(event string, cb BroadcastAckCallback, ar
 // argument (nil for none) — or nothing for those that time out.
 func (b BroadcastOperator) EmitPacketWithAck(p ClusterPacket, onCount func(clients int), onAck func(reply any)) error {
 	id := b.nsp.ackIDs.Add(1) - 1
-	msgs, err := encodeClusterPacket(b.nsp.name, id, p)
+	msgs, err := encodeClusterPacket(nil, b.nsp.name, id, p)
 	if err != nil {
 		return err
 	}

@@ -200,3 +200,27 @@ func TestEventAckAllocs(t *testing.T) {
 		t.Errorf("%.2f allocations per incoming event with ack, want at most 3 (the Ack closure, its flag and the reply's boxing)", allocs)
 	}
 }
+
+// TestEmitAllocs pins what a broadcast costs the emitting goroutine: one
+// allocation, the task every loop runs (it holds the message: the slice of
+// messages was a second one), whatever the number of recipients.
+func TestEmitAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race; pinned by the non-race run")
+	}
+	srv := New(Config{})
+	op := srv.To("room").Except("other")
+	args := []any{RawJSON(`{"sym":"AAPL","px":187.25}`)}
+	if err := op.Emit("tick", args...); err != nil { // warm up the pools
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := op.Emit("tick", args...); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%.1f allocations per Emit", allocs)
+	if allocs > 1 {
+		t.Errorf("%.1f allocations per Emit, want 1 (its deliverTask)", allocs)
+	}
+}
