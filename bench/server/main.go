@@ -4,7 +4,7 @@
 // bench/README.md on namespace "/". Its Node.js twin, bench/node/server.js,
 // implements the same contract on socket.io 4.8.
 //
-//	go run ./bench/server -addr 127.0.0.1:3000 [-loops N] [-cpuprofile FILE] [-memprofile FILE] [-track-prepared]
+//	go run ./bench/server -addr 127.0.0.1:3000 [-loops N] [-reuseport] [-cpuprofile FILE] [-memprofile FILE] [-track-prepared]
 //	    [-redis redis://127.0.0.1:6379/0 [-sharded] [-mode dynamic|static|dynamic-private]]
 //
 // With -redis the server joins a cluster through adapter/redis (the wire
@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:3000", "listen address (port 0 picks a free one)")
 	loops := fs.Int("loops", 0, "number of event loops (0: one per core)")
+	reusePort := fs.Bool("reuseport", false, "a listening socket per loop (engine.Server.ReusePort)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	memprofile := fs.String("memprofile", "", "write a heap profile to this file on each SIGUSR1")
 	trackPrepared := fs.Bool("track-prepared", false, "count live message buffers for soak_stats (bench/cmd/soak); costs a shared counter per message")
@@ -156,6 +157,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		defer func() { fmt.Fprintf(stdout, "redis adapter: %+v\n", ra.Stats()) }()
 	}
 	a := newApp(*loops, adapter)
+	a.srv.Engine().ReusePort = *reusePort
 	if ra != nil {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := ra.Ready(rctx) // subscribed before any client can connect
