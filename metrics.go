@@ -42,10 +42,12 @@ type serverStats struct {
 // statStripes is the number of per-loop stripes; loops beyond it share.
 const statStripes = 16
 
-// loopStats is one loop's stripe of serverStats, a cache line of its own.
+// loopStats is one loop's stripe of serverStats: 24 bytes padded to 128,
+// so that no cache line holds counters of two stripes wherever the
+// allocator places the array.
 type loopStats struct {
 	packetsIn, recipients, volatileDrops atomic.Uint64
-	_                                    [40]byte
+	_                                    [104]byte
 }
 
 // perLoop is the stripe of the loop l.

@@ -45,11 +45,12 @@ type counters struct {
 // message counters; loops beyond it share (atomics keep that correct).
 const trafficStripes = 16
 
-// trafficCounters is one loop's stripe of the message counters, a cache
-// line of its own.
+// trafficCounters is one loop's stripe of the message counters: 32 bytes
+// padded to 128, so that no cache line holds counters of two stripes
+// wherever the allocator places the array.
 type trafficCounters struct {
 	msgsIn, bytesIn, msgsOut, bytesOut atomic.Uint64
-	_                                  [32]byte
+	_                                  [96]byte
 }
 
 // traffic is the stripe of the loop l.
