@@ -50,6 +50,9 @@ func (s *Session) onPollGet(cn *conn) {
 		s.poll.pendingGet = cn
 		if len(s.poll.pq) > 0 {
 			s.answerGet()
+		} else if s.poll.clientClosed {
+			s.answerGetWith(pktNoop) // clientCloseGrace
+			s.finish()
 		} else {
 			s.answerGetWith(pktClose)
 			s.finish()

@@ -1,0 +1,61 @@
+package engine
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestClientCloseGrace: a polling session closed by the client's "1" with
+// no GET pending answers the next GET within clientCloseGrace with the
+// noop a pending GET would have got, then 400 "Session ID unknown"; past
+// the grace it is gone. (The suite's "forcefully closes the session" sends
+// the GET and the "1" at once, on two connections that may be read by two
+// loops in either order.)
+func TestClientCloseGrace(t *testing.T) {
+	srv, ep, l := newFakeLoop()
+	r := &upgradeRig{t: t, srv: srv, l: l} // its helpers, without the probe
+	newSession := func() {
+		t.Helper()
+		r.s = nil
+		hs := r.open()
+		r.traffic(hs, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+		ep.Sessions(func(x *Session) bool { r.s = x; return false })
+		if r.s == nil {
+			t.Fatalf("no session: %q", writes(hs))
+		}
+	}
+	post := func(body string) string {
+		t.Helper()
+		fc := r.open()
+		r.traffic(fc, "POST /socket.io/?EIO=4&transport=polling&sid="+r.s.ID()+" HTTP/1.1\r\nHost: x\r\n"+
+			"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+		return r.answer(fc)
+	}
+	wantUnknown := func(got string) {
+		t.Helper()
+		if !strings.HasPrefix(got, "HTTP/1.1 400") || !strings.Contains(got, `"code":1`) {
+			t.Fatalf("got %q, want 400 Session ID unknown", got)
+		}
+	}
+
+	newSession()
+	wantResponse(t, post("1"), "200", "ok")
+	if n := ep.Count(); n != 1 {
+		t.Errorf("%d sessions while the closed one waits for a GET, want 1 (it is counted until it ends)", n)
+	}
+	wantUnknown(post("4x")) // closed: no more messages
+	wantResponse(t, r.answer(r.get()), "200", "6")
+	wantUnknown(r.answer(r.get()))
+	if n := ep.Count(); n != 0 {
+		t.Errorf("%d sessions after the GET, want 0", n)
+	}
+
+	newSession()
+	wantResponse(t, post("1"), "200", "ok")
+	r.advance(clientCloseGrace + 10*tickInterval)
+	if n := ep.Count(); n != 0 {
+		t.Errorf("%d sessions after the grace, want 0", n)
+	}
+	wantUnknown(r.answer(r.get()))
+}
