@@ -401,8 +401,8 @@ func (l *Loop) run(o *op) {
 }
 
 func (l *Loop) markDirty(s *Session) {
-	if !s.dirty {
-		s.dirty = true
+	if s.flags&flagDirty == 0 {
+		s.flags |= flagDirty
 		l.dirty = append(l.dirty, s)
 	}
 }
@@ -416,7 +416,7 @@ func (l *Loop) flushDirty() {
 		d := l.dirty
 		l.dirty = l.dirtySpare[:0]
 		for i, s := range d {
-			s.dirty = false
+			s.flags &^= flagDirty
 			s.flush()
 			d[i] = nil
 		}
