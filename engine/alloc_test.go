@@ -23,7 +23,6 @@ func loopFixture(t testing.TB) (*Server, *Loop, *fakeConn, *Session, *nopHandler
 	s.slot = l.allocSlot(s)
 	s.ws = cn
 	cn.s = s
-	cn.dec.Limits = &ep.limits
 	return srv, l, fc, s, h
 }
 

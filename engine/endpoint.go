@@ -342,7 +342,6 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 	b = http1.AppendAcceptKey(b, req.SecWebSocketKey)
 	b = append(b, "\r\n"...)
 	cn.ws = true
-	cn.dec.Limits = &ep.limits
 	if s != nil {
 		b = append(b, "\r\n"...)
 		l.scratch = b[:0]

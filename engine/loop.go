@@ -11,6 +11,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/riptide-io/riptide/frame"
 	"github.com/riptide-io/riptide/internal/http1"
 )
 
@@ -67,6 +68,10 @@ type Loop struct {
 	// overSince holds, for the sessions over MaxBufferedBytes, since when
 	// (monoNow): few at a time, so not a field of every Session.
 	overSince map[*Session]int64
+	// midMessage holds the Decoders of the loop's WebSockets that have a
+	// fragmented message in progress (conn.midMessage): few at a time, so
+	// not a field of every conn.
+	midMessage map[*conn]frame.Decoder
 
 	// Scratch space, loop-only: the request being parsed and buffers for
 	// building answers.
