@@ -123,3 +123,23 @@ func TestFragmentStateReleased(t *testing.T) {
 		t.Fatalf("closed mid-message: midMessage %v %v", cn.midMessage, l.midMessage)
 	}
 }
+
+// TestSIDLength: Session.ID slices the sid out of hs by the constant
+// sidLen (the Session has no byte to spare for a length), so every id a
+// session can have is exactly that long.
+func TestSIDLength(t *testing.T) {
+	l := &Loop{rng: newTestRNG()}
+	for range 3 {
+		if sid := l.appendSID(nil); len(sid) != sidLen {
+			t.Fatalf("sid %q is %d bytes, want %d", sid, len(sid), sidLen)
+		}
+	}
+	dl := NewDetachedLoop()
+	for range 3 {
+		var id string
+		dl.Run(func() { id = dl.NewDetachedSession(&nopHandler{}).ID() })
+		if len(id) != sidLen {
+			t.Fatalf("detached id %q is %d bytes, want %d", id, len(id), sidLen)
+		}
+	}
+}
