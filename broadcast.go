@@ -249,7 +249,7 @@ func (b BroadcastOperator) selector(l *engine.Loop, ls *loopState) room.Selector
 			continue
 		}
 		if s := b.nsp.Socket(r); s != nil && s.loop() == l {
-			ls.toSlots = append(ls.toSlots, s.slot)
+			ls.toSlots = append(ls.toSlots, s.slot())
 		}
 	}
 	for _, r := range b.except {
@@ -257,7 +257,7 @@ func (b BroadcastOperator) selector(l *engine.Loop, ls *loopState) room.Selector
 			continue
 		}
 		if s := b.nsp.Socket(r); s != nil && s.loop() == l {
-			ls.exSlots = append(ls.exSlots, s.slot)
+			ls.exSlots = append(ls.exSlots, s.slot())
 		}
 	}
 	return room.Selector{To: b.rooms, Except: b.except, ToSlots: ls.toSlots, ExceptSlots: ls.exSlots}

@@ -9,20 +9,52 @@ import (
 
 // client is the Socket.IO state of one Engine.IO session: its namespace
 // sockets and a binary packet being reassembled. Loop-only.
+//
+// Every connection has one, so it is kept to four words, the 32-byte size
+// class (TestSocketSize): the server is not a field (srv finds it through
+// the session), what few clients use is behind x, and "closed" is a value
+// of connectTo.
 type client struct {
-	// The server is not a field (8 bytes that would take the client from
-	// the 48-byte size class to 64): srv finds it through the session.
 	sess *engine.Session
 	// The sockets connecting or connected, one per namespace: first, then
-	// more (nil until a second namespace: most clients join one, and an
-	// idle connection should not pay for a slice).
-	first     *Socket
-	more      *[]*Socket
-	connectTo *engine.Timer // until the first namespace connects; then nil
+	// x.more.
+	first *Socket
+	// connectTo is the connect timeout's timer until the first namespace
+	// connects, then nil; clientClosed once the client is closed (closed).
+	connectTo *engine.Timer
+	// x is what most connections never use (a second namespace, a binary
+	// packet), nil until they do.
+	x *clientExtra
+}
+
+// clientClosed is the connectTo of a closed client: a mark, never armed.
+var clientClosed = new(engine.Timer)
+
+// clientExtra is a client's rarely used state.
+type clientExtra struct {
+	more []*Socket // the sockets after first
 	// bin is the binary packet state, made on the first BINARY_EVENT or
-	// BINARY_ACK: most connections never send one.
-	bin    *binaryState
-	closed bool
+	// BINARY_ACK.
+	bin *binaryState
+}
+
+// closed reports whether the connection was closed.
+func (c *client) closed() bool { return c.connectTo == clientClosed }
+
+// extra returns the client's rarely used state, making it on first use.
+func (c *client) extra() *clientExtra {
+	if c.x == nil {
+		c.x = &clientExtra{}
+	}
+	return c.x
+}
+
+// binState is the client's binary packet state, or nil.
+func (c *client) binState() *binaryState {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.bin
 }
 
 // binaryState is a client's state for binary packets (PROTOCOL.md §12).
@@ -40,10 +72,10 @@ type pendingBinary struct {
 
 // pendingBin is the binary packet waiting for attachments, or nil.
 func (c *client) pendingBin() *pendingBinary {
-	if c.bin == nil {
-		return nil
+	if b := c.binState(); b != nil {
+		return b.pending
 	}
-	return c.bin.pending
+	return nil
 }
 
 // srv is the client's server: the handler of its session's endpoint.
@@ -59,14 +91,14 @@ func newClient(srv *Server, sess *engine.Session) *client {
 // onConnectTimeout closes a connection that joined no namespace in time
 // (PROTOCOL.md §11, S20). The timer is not re-armed by later disconnects.
 func (c *client) onConnectTimeout() {
-	if c.first == nil && !c.closed {
+	if c.first == nil && !c.closed() {
 		c.close(ReasonForcedClose)
 	}
 }
 
 // close ends the whole connection.
 func (c *client) close(reason string) {
-	if c.closed {
+	if c.closed() {
 		return
 	}
 	c.onClose(reason)
@@ -77,17 +109,16 @@ func (c *client) close(reason string) {
 
 // onClose: the Engine.IO session ended; every socket disconnects.
 func (c *client) onClose(reason string) {
-	if c.closed {
+	if c.closed() {
 		return
 	}
-	c.closed = true
 	if c.connectTo != nil {
 		c.sess.Loop().FreeTimer(c.connectTo)
-		c.connectTo = nil
 	}
-	if c.bin != nil {
-		c.bin.timer.Stop()
-		c.bin.pending = nil
+	c.connectTo = clientClosed
+	if b := c.binState(); b != nil {
+		b.timer.Stop()
+		b.pending = nil
 	}
 	var buf [4]*Socket
 	for _, s := range c.socketList(buf[:0]) {
@@ -102,7 +133,7 @@ func (c *client) protocolError() {
 }
 
 func (c *client) onMessage(data []byte, binary bool) {
-	if c.closed {
+	if c.closed() {
 		return
 	}
 	if binary {
@@ -118,8 +149,8 @@ func (c *client) onMessage(data []byte, binary bool) {
 		}
 		p.att = append(p.att, append([]byte(nil), data...))
 		if len(p.att) == p.pkt.Attachments {
-			c.bin.pending = nil
-			c.bin.timer.Stop()
+			c.x.bin.pending = nil
+			c.x.bin.timer.Stop()
 			c.dispatch(&p.pkt, p.att)
 		}
 		return
@@ -140,16 +171,17 @@ func (c *client) onMessage(data []byte, binary bool) {
 		text := append([]byte(nil), data...)
 		var p2 codec.Packet
 		_ = srv.decodeOpts.DecodePacket(text, &p2)
-		if c.bin == nil {
-			c.bin = &binaryState{}
-			c.bin.timer = c.sess.Loop().NewTimer(func() {
-				if c.bin.pending != nil {
+		x := c.extra()
+		if x.bin == nil {
+			x.bin = &binaryState{}
+			x.bin.timer = c.sess.Loop().NewTimer(func() {
+				if x.bin.pending != nil {
 					c.protocolError()
 				}
 			})
 		}
-		c.bin.pending = &pendingBinary{text: text, pkt: p2}
-		c.bin.timer.Reset(srv.cfg.BinaryTimeout)
+		x.bin.pending = &pendingBinary{text: text, pkt: p2}
+		x.bin.timer.Reset(srv.cfg.BinaryTimeout)
 		return
 	}
 	c.dispatch(&pkt, nil)
@@ -166,7 +198,7 @@ func (c *client) dispatch(pkt *codec.Packet, att [][]byte) {
 		return
 	}
 	s := c.socket(nsp)
-	if s == nil || !s.connected.Load() {
+	if s == nil || !s.Connected() {
 		c.protocolError() // S07, S16: a packet for a namespace not joined
 		return
 	}
@@ -208,7 +240,7 @@ func (c *client) onConnect(name string, auth []byte) {
 // middlewaresDone completes the CONNECT of s to namespace name once its
 // middlewares passed (err nil) or refused it.
 func (c *client) middlewaresDone(s *Socket, name string, err error) {
-	if c.closed || c.socket(name) != s {
+	if c.closed() || c.socket(name) != s {
 		return
 	}
 	if err != nil {
@@ -251,8 +283,8 @@ func (c *client) socket(name string) *Socket {
 	if c.first.nsp.name == name {
 		return c.first
 	}
-	if c.more != nil {
-		for _, s := range *c.more {
+	if c.x != nil {
+		for _, s := range c.x.more {
 			if s.nsp.name == name {
 				return s
 			}
@@ -267,8 +299,8 @@ func (c *client) socketList(buf []*Socket) []*Socket {
 	if c.first != nil {
 		buf = append(buf, c.first)
 	}
-	if c.more != nil {
-		buf = append(buf, *c.more...)
+	if c.x != nil {
+		buf = append(buf, c.x.more...)
 	}
 	return buf
 }
@@ -279,25 +311,23 @@ func (c *client) addSocket(s *Socket) {
 		c.first = s
 		return
 	}
-	if c.more == nil {
-		c.more = new([]*Socket)
-	}
-	*c.more = append(*c.more, s)
+	x := c.extra()
+	x.more = append(x.more, s)
 }
 
 // remove forgets a socket of the client.
 func (c *client) remove(s *Socket) {
 	if c.first == s {
 		c.first = nil
-		if c.more != nil && len(*c.more) > 0 {
-			c.first = (*c.more)[0]
-			*c.more = slices.Delete(*c.more, 0, 1)
+		if c.x != nil && len(c.x.more) > 0 {
+			c.first = c.x.more[0]
+			c.x.more = slices.Delete(c.x.more, 0, 1)
 		}
 		return
 	}
-	if c.more != nil {
-		if i := slices.Index(*c.more, s); i >= 0 {
-			*c.more = slices.Delete(*c.more, i, i+1)
+	if c.x != nil {
+		if i := slices.Index(c.x.more, s); i >= 0 {
+			c.x.more = slices.Delete(c.x.more, i, i+1)
 		}
 	}
 }

@@ -235,7 +235,7 @@ func (n *Namespace) add(s *Socket) {
 
 func (n *Namespace) remove(s *Socket) {
 	n.mu.Lock()
-	n.sockets.Delete(s.id, s)
+	n.sockets.Delete(s.ID(), s)
 	empty := n.sockets.Len() == 0
 	n.mu.Unlock()
 	if empty && n.parent != nil && !n.srv.cfg.KeepEmptyChildNamespaces {

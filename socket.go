@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/engine"
@@ -45,14 +46,22 @@ type Handshake struct {
 
 // Socket is one client's connection to one namespace (Node's socket). Its
 // methods are goroutine-safe unless they say otherwise.
+//
+// An idle socket is most of what the layer above the engine costs a
+// connection, so Socket is kept to 80 bytes, an allocator size class
+// (TestSocketSize): id is a pointer to fixed-length bytes, the slot is its
+// session's, and the connected flag shares a word with the creation time.
 type Socket struct {
-	id     string
+	// id points to the socket's id, socketIDLen immutable bytes: 8 bytes
+	// where a string header takes 16 (ID makes the string in place).
+	id     *[socketIDLen]byte
 	nsp    *Namespace
-	client *client // its sess and the session's loop are the socket's
-	slot   uint32
+	client *client // its sess and the session's loop (and slot) are the socket's
 
-	connected atomic.Bool
-	issued    int64 // Unix milliseconds
+	// state is the time the socket was made (Unix milliseconds, Node's
+	// handshake.issued) shifted left by one, and in bit 0 whether it is
+	// connected: one word where an atomic.Bool beside an int64 took two.
+	state atomic.Int64
 
 	// Data is free for the application (Node's socket.data).
 	Data any
@@ -141,17 +150,34 @@ type pendingAck struct {
 // loop is the socket's loop, its session's.
 func (s *Socket) loop() *engine.Loop { return s.client.sess.Loop() }
 
+// slot is the socket's number in its loop's room shards: its session's.
+func (s *Socket) slot() uint32 { return s.client.sess.Slot() }
+
+// stateConnected is the connected bit of Socket.state.
+const stateConnected = 1
+
+// setConnected sets whether the socket is connected.
+func (s *Socket) setConnected(on bool) {
+	if on {
+		s.state.Or(stateConnected)
+	} else {
+		s.state.And(^int64(stateConnected))
+	}
+}
+
+// issued is when the socket was made, in Unix milliseconds.
+func (s *Socket) issued() int64 { return s.state.Load() >> 1 }
+
 func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 	s := &Socket{
 		id:     newSocketID(),
 		nsp:    nsp,
 		client: c,
-		slot:   c.sess.Slot(),
 	}
+	s.state.Store(time.Now().UnixMilli() << 1)
 	if auth != nil {
 		s.ext().auth = append([]byte(nil), auth...)
 	}
-	s.issued = time.Now().UnixMilli()
 	return s
 }
 
@@ -164,21 +190,25 @@ const socketIDLen = 20
 // as Node's: Node's sharded Redis adapter tells a socket's private room
 // from other rooms by that length (16 would save 8 bytes a connection and
 // break a mixed cluster: TestRiptideCluster/sharded-dynamic).
-func newSocketID() string {
+func newSocketID() *[socketIDLen]byte {
 	var b [socketIDLen * 3 / 4]byte
 	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	id := new([socketIDLen]byte) // 24 bytes, as the string was
+	base64.RawURLEncoding.Encode(id[:], b[:])
+	return id
 }
 
 // Info describes the socket as a RemoteSocket: what a cluster adapter
 // sends other nodes that fetch it. Data is read as is: set it before the
 // socket is visible (middleware, connection handler) or guard it yourself.
 func (s *Socket) Info() RemoteSocket {
-	return RemoteSocket{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data, nsp: s.nsp}
+	return RemoteSocket{ID: s.ID(), Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data, nsp: s.nsp}
 }
 
 // ID is the socket's id, also the name of its own room.
-func (s *Socket) ID() string { return s.id }
+// The string shares the socket's id bytes, which are never written after
+// newSocketID: no copy, no allocation.
+func (s *Socket) ID() string { return unsafe.String(&s.id[0], socketIDLen) }
 
 // Namespace is the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
@@ -193,14 +223,14 @@ func (s *Socket) Handshake() *Handshake {
 		if a == nil {
 			a = []byte("{}")
 		}
-		issued := time.UnixMilli(s.issued)
+		issued := time.UnixMilli(s.issued())
 		x.hs = &Handshake{
 			Headers: req.Header,
 			Query:   req.URL.Query(),
 			Auth:    a,
 			Address: req.RemoteAddr,
 			Time:    issued.Format(time.RFC1123),
-			Issued:  s.issued,
+			Issued:  s.issued(),
 			URL:     req.URL.String(),
 			Secure:  req.Secure,
 			XDomain: req.Header.Get("Origin") != "",
@@ -210,7 +240,7 @@ func (s *Socket) Handshake() *Handshake {
 }
 
 // Connected reports whether the socket is connected.
-func (s *Socket) Connected() bool { return s.connected.Load() }
+func (s *Socket) Connected() bool { return s.state.Load()&stateConnected != 0 }
 
 // Transport is the connection's current transport. Loop-only.
 func (s *Socket) Transport() string { return s.client.sess.Transport() }
@@ -369,7 +399,7 @@ func (e SocketEmitter) EmitWithAck(event string, cb AckCallback, args ...any) er
 		timeout = s.nsp.srv.cfg.AckTimeout
 	}
 	s.loop().Post(func() {
-		if !s.connected.Load() {
+		if !s.Connected() {
 			cb(Args{}, ErrDisconnected)
 			return
 		}
@@ -465,7 +495,7 @@ func (s *Socket) Join(rooms ...string) {
 	var added []string
 	joined := s.joined()
 	for _, r := range rooms {
-		if r != s.id && !slices.Contains(joined, r) {
+		if r != s.ID() && !slices.Contains(joined, r) {
 			joined = append(joined, r)
 			added = append(added, r)
 		}
@@ -475,14 +505,14 @@ func (s *Socket) Join(rooms ...string) {
 	if len(added) == 0 {
 		return
 	}
-	s.nsp.adapter.AddAll(s.id, added)
+	s.nsp.adapter.AddAll(s.ID(), added)
 	s.loop().Post(func() {
-		if !s.connected.Load() {
+		if !s.Connected() {
 			return
 		}
 		sh := s.nsp.shard(s.loop())
 		for _, r := range added {
-			if sh.Join(s.slot, r) {
+			if sh.Join(s.slot(), r) {
 				s.nsp.srv.stats.rooms.Add(1)
 			}
 		}
@@ -499,9 +529,9 @@ func (s *Socket) Leave(room string) {
 	}
 	s.setJoined(slices.Delete(s.joined(), i, i+1))
 	s.mu.Unlock()
-	s.nsp.adapter.Del(s.id, room)
+	s.nsp.adapter.Del(s.ID(), room)
 	s.loop().Post(func() {
-		if s.connected.Load() && s.nsp.shard(s.loop()).Leave(s.slot, room) {
+		if s.Connected() && s.nsp.shard(s.loop()).Leave(s.slot(), room) {
 			s.nsp.srv.stats.rooms.Add(-1)
 		}
 	})
@@ -511,7 +541,7 @@ func (s *Socket) Leave(room string) {
 func (s *Socket) Rooms() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string{s.id}, s.joined()...)
+	return append([]string{s.ID()}, s.joined()...)
 }
 
 // joined is the socket's rooms but its own. Under mu.
@@ -536,7 +566,7 @@ func (s *Socket) setJoined(r []string) {
 
 // inRoom reports membership, for FetchSockets and friends.
 func (s *Socket) inRoom(r string) bool {
-	if r == s.id {
+	if r == s.ID() {
 		return true
 	}
 	s.mu.Lock()
@@ -550,7 +580,7 @@ func (s *Socket) inRoom(r string) bool {
 // disconnected that way and the connection itself is closed.
 func (s *Socket) Disconnect(close bool) {
 	s.loop().Post(func() {
-		if !s.connected.Load() {
+		if !s.Connected() {
 			return
 		}
 		if !close {
@@ -580,44 +610,44 @@ func (s *Socket) Except(rooms ...string) BroadcastOperator { return s.Broadcast(
 
 // Broadcast targets every other socket of the namespace.
 func (s *Socket) Broadcast() BroadcastOperator {
-	return BroadcastOperator{nsp: s.nsp}.Except(s.id)
+	return BroadcastOperator{nsp: s.nsp}.Except(s.ID())
 }
 
 // Volatile returns an operator targeting only this socket, dropping the
 // packet when the connection cannot take it now.
 func (s *Socket) Volatile() BroadcastOperator {
-	return BroadcastOperator{nsp: s.nsp}.To(s.id).Volatile()
+	return BroadcastOperator{nsp: s.nsp}.To(s.ID()).Volatile()
 }
 
 // onConnect completes a namespace connection: reply, then handlers.
 // Loop-only.
 func (s *Socket) onConnect() {
-	s.connected.Store(true)
+	s.setConnected(true)
 	s.nsp.add(s)
 	sh := s.nsp.shard(s.loop())
-	sh.Add(s.slot)
+	sh.Add(s.slot())
 	// Rooms joined before the connection completed (in a middleware, as
 	// Node allows): their Join found no shard membership yet.
 	s.mu.Lock()
 	early := slices.Clone(s.joined())
 	s.mu.Unlock()
 	for _, r := range early {
-		if sh.Join(s.slot, r) {
+		if sh.Join(s.slot(), r) {
 			s.nsp.srv.stats.rooms.Add(1)
 		}
 	}
 	if !isMemory(s.nsp.adapter) {
-		s.nsp.adapter.AddAll(s.id, []string{s.id}) // its own room, as Node's socket.join(socket.id)
+		s.nsp.adapter.AddAll(s.ID(), []string{s.ID()}) // its own room, as Node's socket.join(socket.id)
 	}
 	p := engine.NewPrepared()
 	b := append(p.B(), byte(codec.EngineMessage))
-	p.SetB(codec.AppendConnect(b, s.nsp.name, s.id, ""))
+	p.SetB(codec.AppendConnect(b, s.nsp.name, s.ID(), ""))
 	p.Seal(false)
 	s.client.sess.SendPrepared(p)
 	p.Release()
 	for _, fn := range s.nsp.connectionHandlers() {
 		s.safely("connection", func() { fn(s) })
-		if !s.connected.Load() {
+		if !s.Connected() {
 			return
 		}
 	}
@@ -627,7 +657,7 @@ func (s *Socket) onConnect() {
 func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	c := s.client
 	c.remove(s)
-	if !s.connected.Load() {
+	if !s.Connected() {
 		return
 	}
 	var discing, disc []func(string)
@@ -639,19 +669,19 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	for _, fn := range discing {
 		s.safely("disconnecting", func() { fn(reason) })
 	}
-	s.connected.Store(false)
+	s.setConnected(false)
 	ls := loopStateOf(s.loop())
 	if sh := ls.shards[s.nsp]; sh != nil {
-		sh.Remove(s.slot, s.nsp.srv.roomDeleted)
+		sh.Remove(s.slot(), s.nsp.srv.roomDeleted)
 		if sh.Size() == 0 {
 			delete(ls.shards, s.nsp)
 		}
 	}
 	if !isMemory(s.nsp.adapter) {
 		s.mu.Lock()
-		rooms := append([]string{s.id}, s.joined()...)
+		rooms := append([]string{s.ID()}, s.joined()...)
 		s.mu.Unlock()
-		s.nsp.adapter.DelAll(s.id, rooms)
+		s.nsp.adapter.DelAll(s.ID(), rooms)
 	}
 	s.nsp.remove(s)
 	acks := s.pendingAcks()
@@ -686,7 +716,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 func (s *Socket) safely(what string, fn func()) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.nsp.srv.cfg.Logger.Error("riptide: handler panic", "handler", what, "namespace", s.nsp.name, "socket", s.id, "panic", r)
+			s.nsp.srv.cfg.Logger.Error("riptide: handler panic", "handler", what, "namespace", s.nsp.name, "socket", s.ID(), "panic", r)
 			s.client.close(ReasonForcedServerClose)
 		}
 	}()

@@ -18,12 +18,11 @@ func loopFixture(t testing.TB) (*Server, *Loop, *fakeConn, *Session, *nopHandler
 	fc := &fakeConn{}
 	cn := &conn{gc: fc, loop: l, ws: true}
 	fc.ctx = cn
-	s := &Session{ep: ep, loop: l, transport: transportWebSocket, hs: "fixture", idLen: 7}
+	s := &Session{ep: ep, loop: l, hs: "fixture-session-0001"}
 	s.hb.kind = timerHeartbeat
 	s.slot = l.allocSlot(s)
 	s.ws = cn
 	cn.s = s
-	cn.dec.Limits = &ep.limits
 	return srv, l, fc, s, h
 }
 
@@ -51,7 +50,7 @@ func TestAllocsReceiveText(t *testing.T) {
 func TestAllocsSendPing(t *testing.T) {
 	_, l, fc, s, _ := loopFixture(t)
 	allocs := testing.AllocsPerRun(1000, func() {
-		s.awaitingPong = false
+		s.flags &^= flagAwaitingPong
 		l.enter()
 		s.onHeartbeatTimer()
 		l.leave()
@@ -97,7 +96,7 @@ func BenchmarkSendPing(b *testing.B) {
 	_, l, _, s, _ := loopFixture(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		s.awaitingPong = false
+		s.flags &^= flagAwaitingPong
 		l.enter()
 		s.onHeartbeatTimer()
 		l.leave()

@@ -16,10 +16,11 @@ type Config struct {
 	// Default "/engine.io/".
 	Path string
 
-	// PingInterval is how often the server pings each session. Default 25s.
+	// PingInterval is how often the server pings each session. Default 25s;
+	// at most 10 days (a longer one is cut to that).
 	PingInterval time.Duration
 	// PingTimeout is how long a pong may take before the session is closed
-	// with reason "ping timeout". Default 20s.
+	// with reason "ping timeout". Default 20s; at most 10 days.
 	PingTimeout time.Duration
 	// UpgradeTimeout bounds a polling→WebSocket upgrade: a probing WebSocket
 	// that has not sent "5" by then is closed and polling carries on.
@@ -142,6 +143,9 @@ func (c *Config) withDefaults() Config {
 	if d.PingTimeout <= 0 {
 		d.PingTimeout = 20 * time.Second
 	}
+	// A session keeps its heartbeat deadline in 32 bits (Session.pingDue).
+	d.PingInterval = min(d.PingInterval, maxHeartbeat)
+	d.PingTimeout = min(d.PingTimeout, maxHeartbeat)
 	if d.UpgradeTimeout <= 0 {
 		d.UpgradeTimeout = 10 * time.Second
 	}

@@ -15,11 +15,13 @@ import (
 // headers prepared before the request was handed over (aux.extra,
 // aux.keepAlive).
 //
-// An established WebSocket keeps only what frame mode needs (64 bytes,
+// An established WebSocket keeps only what frame mode needs (48 bytes,
 // pinned by TestSizes); the HTTP state and the connection's timer live in
-// aux, dropped at the upgrade and brought back only to linger, and the
-// Decoder (16 bytes) holds the state of a fragmented message only while one
-// is in progress.
+// aux, dropped at the upgrade and brought back only to linger, and its
+// frame.Decoder is made for each read (readFrames): the state of a
+// fragmented message left unfinished by a read waits in the loop's
+// midMessage map. A Decoder field (16 bytes) took conn to the 64-byte
+// class.
 type conn struct {
 	gc   gnet.Conn
 	loop *Loop
@@ -27,10 +29,12 @@ type conn struct {
 	// in HTTP mode, the session a parked request waits for.
 	s   *Session
 	aux *connAux
-	dec frame.Decoder
 
-	ws     bool // frame mode after a 101
-	closed bool // OnClose has run: never write to gc again
+	ws bool // frame mode after a 101
+	// midMessage: a fragmented message is in progress, its Decoder in the
+	// loop's midMessage map.
+	midMessage bool
+	closed     bool // OnClose has run: never write to gc again
 	// transportError: the connection failed (bad frame, cap exceeded), so
 	// its session ends with "transport error", not "transport close".
 	transportError bool
@@ -176,7 +180,12 @@ func (cn *conn) onClose() {
 	if cn.s != nil && (cn.ws || cn.parked()) {
 		cn.s.loop.post(op{kind: opConnClosed, s: cn.s, c: cn})
 	}
-	cn.dec.Reset()
+	if cn.midMessage {
+		dec := cn.loop.midMessage[cn]
+		dec.Reset()
+		delete(cn.loop.midMessage, cn)
+		cn.midMessage = false
+	}
 }
 
 // maxBuffered is the connection's cap on unsent bytes.
@@ -291,10 +300,40 @@ func (srv *Server) maxHeaderBytes() int {
 
 // readFrames decodes every whole frame buffered on a WebSocket connection.
 func (cn *conn) readFrames() gnet.Action {
+	var dec frame.Decoder
+	if cn.midMessage {
+		// Taken, not shared: the local copy is the only one from here.
+		dec = cn.loop.midMessage[cn]
+		delete(cn.loop.midMessage, cn)
+		cn.midMessage = false
+	} else if cn.s != nil {
+		dec.Limits = &cn.s.ep.limits
+	}
+	a := cn.readFramesWith(&dec)
+	// Every message decoded here has been handled or copied: a reassembled
+	// one's state goes back to the pool now, not at the next frame, which
+	// an idle connection may never send.
+	dec.Release()
+	if dec != (frame.Decoder{Limits: dec.Limits}) {
+		if !cn.closed && a == gnet.None {
+			// The message continues in a later read.
+			if cn.loop.midMessage == nil {
+				cn.loop.midMessage = map[*conn]frame.Decoder{}
+			}
+			cn.loop.midMessage[cn] = dec
+			cn.midMessage = true
+			return a
+		}
+		dec.Reset()
+	}
+	return a
+}
+
+func (cn *conn) readFramesWith(dec *frame.Decoder) gnet.Action {
 	buf, _ := cn.gc.Peek(-1)
 	off := 0
 	for off < len(buf) && !cn.closed {
-		m, n, err := cn.dec.Next(buf[off:])
+		m, n, err := dec.Next(buf[off:])
 		if err == frame.ErrNeedMore {
 			break
 		}
@@ -333,10 +372,6 @@ func (cn *conn) readFrames() gnet.Action {
 		// gnet's Discard(0) discards everything: never call it with 0.
 		_, _ = cn.gc.Discard(off)
 	}
-	// Every message decoded here has been handled or copied: a reassembled
-	// one's state goes back to the pool now, not at the next frame, which
-	// an idle connection may never send.
-	cn.dec.Release()
 	return gnet.None
 }
 

@@ -34,10 +34,9 @@ func (l *Loop) NewDetachedSession(h Handler) *Session {
 	}
 	dc := &discardConn{}
 	cn := &conn{gc: dc, loop: l, ws: true}
-	s := &Session{ep: l.detachedEP, loop: l, transport: transportWebSocket}
+	s := &Session{ep: l.detachedEP, loop: l}
 	s.hb.kind = timerHeartbeat
 	s.hs = l.newDetachedID()
-	s.idLen = uint8(len(s.hs))
 	s.slot = l.allocSlot(s)
 	s.ws = cn
 	cn.s = s
@@ -45,15 +44,15 @@ func (l *Loop) NewDetachedSession(h Handler) *Session {
 	return s
 }
 
+// newDetachedID returns "detached-" and the loop's count in base 26,
+// padded to sidLen, the length of every session id.
 func (l *Loop) newDetachedID() string {
 	l.sidCount++
-	b := make([]byte, 0, 12)
-	n := l.sidCount
-	for n > 0 {
+	b := append(make([]byte, 0, sidLen), "detached-"...)
+	for n := l.sidCount; len(b) < sidLen; n /= 26 {
 		b = append(b, byte('a'+n%26))
-		n /= 26
 	}
-	return "detached-" + string(b)
+	return string(b)
 }
 
 // Written is the number of bytes written to a detached session.

@@ -30,8 +30,8 @@
 //
 // # Memory
 //
-// An idle WebSocket session costs the engine about 265 bytes of heap
-// (TestHeapPerIdleSession): its Session (128 bytes) and conn (64; the
+// An idle WebSocket session costs the engine about 233 bytes of heap
+// (TestHeapPerIdleSession): its Session (112 bytes) and conn (48; the
 // HTTP state, the polling state and a fragmented message's state exist only
 // while used), one string holding its sid, remote address and compacted
 // handshake head (headdict.go; 48 bytes for a typical client), its entry in

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -341,7 +342,6 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 	b = http1.AppendAcceptKey(b, req.SecWebSocketKey)
 	b = append(b, "\r\n"...)
 	cn.ws = true
-	cn.dec.Limits = &ep.limits
 	if s != nil {
 		b = append(b, "\r\n"...)
 		l.scratch = b[:0]
@@ -364,7 +364,7 @@ func (ep *Endpoint) acceptWebSocket(cn *conn, buf []byte, req *http1.Request, s 
 
 func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session {
 	l := cn.loop
-	s := &Session{ep: ep, loop: l, transport: t}
+	s := &Session{ep: ep, loop: l}
 	s.hb.kind = timerHeartbeat
 	if t == transportPolling {
 		s.newPollState()
@@ -375,10 +375,18 @@ func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session 
 	var addrBuf [64]byte
 	sid := l.appendSID(sidBuf[:0])
 	addr, bin := appendAddr(addrBuf[:0], cn.gc.RemoteAddr())
+	if len(addr) > math.MaxUint8 {
+		// Not a TCP address (those take at most 64 bytes): remoteLen is 8
+		// bits, so Request reports an empty address.
+		addr, bin = addr[:0], false
+	}
+	if bin {
+		s.hsFlags |= hsRemoteBin
+	}
 	if c, ok := ep.dict.compact(l.headBuf[:0], head); ok {
 		l.headBuf, head = c[:0], c
 	} else {
-		s.headRaw = true
+		s.hsFlags |= hsHeadRaw
 	}
 	var hs strings.Builder
 	hs.Grow(len(sid) + len(addr) + len(head))
@@ -386,7 +394,7 @@ func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session 
 	hs.Write(addr)
 	hs.Write(head)
 	s.hs = hs.String()
-	s.idLen, s.remoteLen, s.remoteBin = uint8(len(sid)), uint16(len(addr)), bin
+	s.remoteLen = uint8(len(addr))
 	s.slot = l.allocSlot(s)
 	ep.register(s)
 	ep.stats.opened.Add(1)

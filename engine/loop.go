@@ -11,6 +11,7 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 
+	"github.com/riptide-io/riptide/frame"
 	"github.com/riptide-io/riptide/internal/http1"
 )
 
@@ -67,6 +68,10 @@ type Loop struct {
 	// overSince holds, for the sessions over MaxBufferedBytes, since when
 	// (monoNow): few at a time, so not a field of every Session.
 	overSince map[*Session]int64
+	// midMessage holds the Decoders of the loop's WebSockets that have a
+	// fragmented message in progress (conn.midMessage): few at a time, so
+	// not a field of every conn.
+	midMessage map[*conn]frame.Decoder
 
 	// Scratch space, loop-only: the request being parsed and buffers for
 	// building answers.
@@ -401,8 +406,8 @@ func (l *Loop) run(o *op) {
 }
 
 func (l *Loop) markDirty(s *Session) {
-	if !s.dirty {
-		s.dirty = true
+	if s.flags&flagDirty == 0 {
+		s.flags |= flagDirty
 		l.dirty = append(l.dirty, s)
 	}
 }
@@ -416,7 +421,7 @@ func (l *Loop) flushDirty() {
 		d := l.dirty
 		l.dirty = l.dirtySpare[:0]
 		for i, s := range d {
-			s.dirty = false
+			s.flags &^= flagDirty
 			s.flush()
 			d[i] = nil
 		}

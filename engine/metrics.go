@@ -87,7 +87,7 @@ func (ep *Endpoint) Metrics() Metrics {
 func (srv *Server) Connections() int64 { return srv.connCount.Load() }
 
 func (s *Session) countTransport(delta int64) {
-	if s.transport == transportWebSocket {
+	if s.poll == nil { // WebSocket
 		s.ep.stats.sessionsWebSocket.Add(delta)
 	} else {
 		s.ep.stats.sessionsPolling.Add(delta)

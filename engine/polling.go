@@ -58,7 +58,7 @@ func (s *Session) onPollGet(cn *conn) {
 			s.finish()
 		}
 		return
-	case s.transport != transportPolling:
+	case s.poll == nil: // WebSocket
 		// Polling after the upgrade: transport mismatch (suite, E17).
 		cn.respondErrorFrom(l, 400, CodeBadRequest)
 		return
@@ -130,7 +130,7 @@ func (s *Session) onPollPost(cn *conn, body []byte) {
 	case s.state == stateClosed || s.state == stateClosing:
 		cn.respondErrorFrom(l, 400, CodeUnknownSID)
 		return
-	case s.transport != transportPolling:
+	case s.poll == nil: // WebSocket
 		cn.respondErrorFrom(l, 400, CodeBadRequest)
 		return
 	}

@@ -277,8 +277,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 			defer wg.Done()
 			for _, s := range l.slots {
 				if s != nil {
-					s.closeCode = ws.StatusGoingAway
-					s.closeWith("forced close", true)
+					s.closeWithCode(ws.StatusGoingAway, "forced close")
 				}
 			}
 		})

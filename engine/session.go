@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"time"
@@ -48,17 +49,22 @@ const (
 // goroutine-safe.
 //
 // An idle WebSocket session is what a server holds by the thousand, so the
-// struct keeps only what such a session uses (160 bytes, pinned by
-// TestSizes): the polling transport and the upgrade live behind poll, and
-// the sid, remote address and handshake head share one allocation (hs).
+// struct keeps only what such a session uses (112 bytes, an allocator size
+// class, pinned by TestSizes): the polling transport and the upgrade live
+// behind poll, and the sid, remote address and handshake head share one
+// allocation (hs). Counters are 32 bits and flags are bits for the same
+// reason: with 64-bit counters and a byte per flag it took the 128-byte
+// class, 16 bytes more per connection.
 type Session struct {
 	ep   *Endpoint
 	loop *Loop
-	ws   *conn      // the WebSocket transport
-	poll *pollState // the polling transport and an upgrade; nil on WebSocket
-	// hs is the sid, then the remote address, then the handshake head
-	// (compacted: headdict.go): one immutable allocation (ID returns a
-	// substring of it).
+	ws   *conn // the WebSocket transport
+	// poll is the polling transport and an upgrade; nil on WebSocket: the
+	// transport is polling exactly while poll is set (transport).
+	poll *pollState
+	// hs is the sid (sidLen bytes), then the remote address (remoteLen
+	// bytes), then the handshake head (compacted: headdict.go): one
+	// immutable allocation (ID returns a substring of it).
 	hs string
 
 	// Data is free for the layer above. Loop-only.
@@ -66,31 +72,57 @@ type Session struct {
 
 	// Heartbeat: hb fires the next ping, or the pong deadline (or, while
 	// a polling session is closing, the end of its wait for a GET).
-	hb      Timer
-	pingDue int64 // monoNow when the current heartbeat's ping is (was) due
+	hb Timer
+	// pingDue is monoMillis when the current heartbeat's ping is (was)
+	// due. 32 bits wrap every 49 days; it is only compared with a time
+	// within PingInterval+PingTimeout of it (at most maxHeartbeat each),
+	// as a wrapping difference.
+	pingDue uint32
 
 	// The turn's messages for the WebSocket: a chain through the loop's
 	// write log (1-based indices, 0 = none), so a session holds no array
-	// of its own however large a burst.
+	// of its own however large a burst; wbytes is their size, saturating
+	// at 4 GiB (addWBytes).
 	wHead, wTail int32
-	wbytes       int
+	wbytes       uint32
 
 	slot      uint32
-	remoteLen uint16 // hs[idLen:idLen+remoteLen] is the remote address
-	// closeCode, when set, is the WebSocket close code of a server-side
-	// close (1001 on shutdown, 1008 for a slow consumer); else the close
-	// frame carries none, as the reference's.
-	closeCode    ws.StatusCode
-	idLen        uint8 // hs[:idLen] is the sid
-	transport    transportKind
-	state        sessionState
-	awaitingPong bool
-	dirty        bool
-	headRaw      bool // the head is stored as sent, not compacted (headdict.go)
-	remoteBin    bool // the remote address is stored as binary (appendAddr)
-	// over: the session is over MaxBufferedBytes, since the time in its
+	remoteLen uint8 // hs[sidLen:sidLen+remoteLen] is the remote address
+	hsFlags   hsFlags
+	state     sessionState
+	flags     sessionFlags
+}
+
+// sidLen is the length of every session id: a sid (appendSID) or a
+// detached session's id (newDetachedID).
+const sidLen = 20
+
+// hsFlags say how a session's hs is stored. Immutable once the session is
+// made (Request reads them from any goroutine): not in the loop's flags.
+type hsFlags uint8
+
+const (
+	hsHeadRaw   hsFlags = 1 << iota // the head is stored as sent, not compacted (headdict.go)
+	hsRemoteBin                     // the remote address is stored as binary (appendAddr)
+)
+
+// sessionFlags are a session's loop-only booleans, as bits of one byte.
+type sessionFlags uint8
+
+const (
+	flagAwaitingPong sessionFlags = 1 << iota
+	flagDirty                     // in the loop's dirty list (markDirty)
+	// flagOver: the session is over MaxBufferedBytes, since the time in its
 	// loop's overSince (rare state: not a field every session pays for).
-	over bool
+	flagOver
+)
+
+// transport is the session's transport: polling while it has a pollState.
+func (s *Session) transport() transportKind {
+	if s.poll == nil {
+		return transportWebSocket
+	}
+	return transportPolling
 }
 
 // pollState is a session's polling transport and upgrade: allocated with a
@@ -134,6 +166,21 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) + 1 }
 // one noop, then 400.
 const clientCloseGrace = 100 * time.Millisecond
 
+// monoMillis is monoNow in milliseconds, wrapping at 32 bits (49.7 days):
+// compare two of them only by their difference as an int32 (sinceMillis).
+func monoMillis(now int64) uint32 { return uint32(now / int64(time.Millisecond)) }
+
+// sinceMillis is the time from the instant then to the instant now, both
+// monoMillis, when they are less than 24.8 days apart.
+func sinceMillis(now, then uint32) time.Duration {
+	return time.Duration(int32(now-then)) * time.Millisecond
+}
+
+// maxHeartbeat bounds PingInterval and PingTimeout, so that a session's
+// pingDue, 32 bits of milliseconds, is never compared with a time 2^31 ms
+// (24.8 days) or more away.
+const maxHeartbeat = 10 * 24 * time.Hour
+
 // onHBTimer: hb fired. It is the heartbeat or, closing, the end of the wait
 // for a GET to carry the "1".
 func (s *Session) onHBTimer() {
@@ -153,15 +200,15 @@ func (s *Session) newPollState() {
 
 // remoteAddr is the client's address, as net.Addr.String gave it.
 func (s *Session) remoteAddr() string {
-	a := s.hs[s.idLen : int(s.idLen)+int(s.remoteLen)]
-	if !s.remoteBin {
+	a := s.hs[sidLen : sidLen+int(s.remoteLen)]
+	if s.hsFlags&hsRemoteBin == 0 {
 		return a
 	}
 	return decodeAddr(a).String()
 }
 
-// head is the handshake request head as stored (see headRaw).
-func (s *Session) head() string { return s.hs[int(s.idLen)+int(s.remoteLen):] }
+// head is the handshake request head as stored (see hsHeadRaw).
+func (s *Session) head() string { return s.hs[sidLen+int(s.remoteLen):] }
 
 // Static packets, referenced forever (their count never reaches zero).
 var (
@@ -179,18 +226,18 @@ func staticPacket(s string) *Prepared {
 
 // ID is the Engine.IO session id (the polling credential: never show it
 // to other clients). Goroutine-safe.
-func (s *Session) ID() string { return s.hs[:s.idLen] }
+func (s *Session) ID() string { return s.hs[:sidLen] }
 
 // Request is the handshake request, parsed from the session's compact copy
 // of the head on each call (an idle connection holds no header map): keep
 // what you use. Goroutine-safe.
 func (s *Session) Request() *Request {
-	if s.idLen == uint8(len(s.hs)) {
+	if len(s.hs) == sidLen {
 		// A detached session (NewDetachedSession) has no head.
 		return &Request{URL: &url.URL{}, Header: http.Header{}, RemoteAddr: "127.0.0.1:0", Transport: "websocket"}
 	}
 	var head []byte
-	if s.headRaw {
+	if s.hsFlags&hsHeadRaw != 0 {
 		head = []byte(s.head())
 	} else {
 		head = s.ep.dict.expand(nil, s.head())
@@ -209,7 +256,7 @@ func (s *Session) Loop() *Loop { return s.loop }
 func (s *Session) Slot() uint32 { return s.slot }
 
 // Transport is "polling" or "websocket". Loop-only.
-func (s *Session) Transport() string { return s.transport.String() }
+func (s *Session) Transport() string { return s.transport().String() }
 
 // Closed reports whether the session has ended. Loop-only.
 func (s *Session) Closed() bool { return s.state != stateOpen }
@@ -254,7 +301,7 @@ func (s *Session) CloseOnLoop(reason string) { s.closeWith(reason, true) }
 // Buffered is the number of bytes queued for the client and not yet
 // handed to the kernel. Loop-only.
 func (s *Session) Buffered() int {
-	n := s.wbytes
+	n := int(s.wbytes)
 	if s.poll != nil {
 		n += s.poll.pqBytes
 	}
@@ -272,7 +319,7 @@ func (s *Session) enqueue(p *Prepared) {
 	t := s.ep.stats.traffic(s.loop)
 	t.msgsOut.Add(1)
 	t.bytesOut.Add(uint64(p.Len()))
-	if s.transport == transportWebSocket {
+	if s.poll == nil { // WebSocket
 		l := s.loop
 		l.wlog = append(l.wlog, wentry{m: l.turnMessage(p)})
 		i := int32(len(l.wlog))
@@ -282,7 +329,7 @@ func (s *Session) enqueue(p *Prepared) {
 			s.wHead = i
 		}
 		s.wTail = i
-		s.wbytes += p.Len()
+		s.addWBytes(p.Len())
 		l.markDirty(s)
 		return
 	}
@@ -309,8 +356,8 @@ func (s *Session) checkBuffered(n int) {
 		return
 	}
 	now := monoNow()
-	if !s.over {
-		s.over = true
+	if s.flags&flagOver == 0 {
+		s.flags |= flagOver
 		if l.overSince == nil {
 			l.overSince = map[*Session]int64{}
 		}
@@ -318,16 +365,15 @@ func (s *Session) checkBuffered(n int) {
 	}
 	if n > 4*max || time.Duration(now-l.overSince[s]) > s.ep.cfg.SlowConsumerGrace {
 		s.ep.cfg.Logger.Warn("engine: slow consumer disconnected", "sid", s.ID(), "buffered", n)
-		s.closeCode = ws.StatusPolicyViolation
 		s.ep.stats.slow.Add(1)
-		s.closeWith("slow consumer", true)
+		s.closeWithCode(ws.StatusPolicyViolation, "slow consumer")
 	}
 }
 
 // clearOver forgets that the session was over MaxBufferedBytes.
 func (s *Session) clearOver() {
-	if s.over {
-		s.over = false
+	if s.flags&flagOver != 0 {
+		s.flags &^= flagOver
 		delete(s.loop.overSince, s)
 	}
 }
@@ -336,7 +382,7 @@ func (s *Session) clearOver() {
 func (s *Session) enqueueOpen() {
 	cfg := &s.ep.cfg
 	var up []string
-	if s.transport == transportPolling {
+	if s.poll != nil {
 		up = s.ep.upgrades
 	}
 	p := NewPrepared()
@@ -349,7 +395,7 @@ func (s *Session) enqueueOpen() {
 // open starts the heartbeat and tells the handler.
 func (s *Session) open() {
 	if lg := s.ep.cfg.Logger; lg.Enabled(context.Background(), slog.LevelDebug) {
-		lg.Debug("engine: session open", "sid", s.ID(), "transport", s.transport.String(), "remote", s.remoteAddr())
+		lg.Debug("engine: session open", "sid", s.ID(), "transport", s.transport().String(), "remote", s.remoteAddr())
 	}
 	s.armPing()
 	defer s.recoverHandler()
@@ -376,7 +422,7 @@ func (s *Session) recoverHandler() {
 // flush writes what the turn queued: one writev per WebSocket, one
 // response per pending poll.
 func (s *Session) flush() {
-	if s.transport == transportWebSocket {
+	if s.poll == nil {
 		s.flushWS()
 		return
 	}
@@ -400,7 +446,7 @@ func (s *Session) flushWS() {
 	if c.loop == l {
 		s.writeChain(c)
 		s.dropWS()
-		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.over {
+		if out := c.gc.OutboundBuffered(); out > s.ep.cfg.MaxBufferedBytes || s.flags&flagOver != 0 {
 			s.checkBuffered(out)
 		}
 		return
@@ -477,6 +523,13 @@ func (s *Session) chainFrames() [][]byte {
 	return iov
 }
 
+// addWBytes adds n to wbytes, saturating: 32 bits keep the Session in its
+// size class, and past 4 GiB the exact figure matters to nobody (Buffered
+// is compared with MaxBufferedBytes, writeChain with maxGather).
+func (s *Session) addWBytes(n int) {
+	s.wbytes = uint32(min(uint64(s.wbytes)+uint64(n), math.MaxUint32))
+}
+
 // dropWS releases the session's chain of queued messages.
 func (s *Session) dropWS() {
 	// The entries' messages are the turn's (released by flushDirty).
@@ -512,6 +565,18 @@ func (s *Session) dropPolling() {
 // closeWith ends the session. serverSide: the server decided (send the
 // client a close: a close frame on WebSocket, "1" on polling).
 func (s *Session) closeWith(reason string, serverSide bool) {
+	s.closeWithCodeIf(0, reason, serverSide)
+}
+
+// closeWithCode is a server-side closeWith whose WebSocket close frame
+// carries code (1001 on shutdown, 1008 for a slow consumer); other closes
+// carry none, as the reference's. The code is an argument, not a field:
+// every session would pay for what only a closing one uses.
+func (s *Session) closeWithCode(code ws.StatusCode, reason string) {
+	s.closeWithCodeIf(code, reason, true)
+}
+
+func (s *Session) closeWithCodeIf(code ws.StatusCode, reason string, serverSide bool) {
 	if s.state == stateClosed {
 		return
 	}
@@ -525,13 +590,13 @@ func (s *Session) closeWith(reason string, serverSide bool) {
 			ps.probe = nil
 		}
 	}
-	if s.transport == transportWebSocket {
+	if s.poll == nil { // WebSocket
 		s.flushWS()
 		if s.ws != nil {
 			// Server-side closes carry a close frame; either way the
 			// connection goes with the session.
 			if serverSide {
-				s.ws.sendCloseCode(s.loop, s.closeCode, reason)
+				s.ws.sendCloseCode(s.loop, code, reason)
 			} else {
 				s.ws.close(s.loop)
 			}
@@ -663,20 +728,20 @@ func (s *Session) onHeartbeatTimer() {
 	if s.state != stateOpen {
 		return
 	}
-	if s.awaitingPong {
+	if s.flags&flagAwaitingPong != 0 {
 		s.closeWith("ping timeout", true)
 		return
 	}
-	s.awaitingPong = true
+	s.flags |= flagAwaitingPong
 	s.enqueue(pktPing)
 	// The pong deadline counts from when the ping was due, not from when a
 	// late timer tick sent it.
-	s.hb.Reset(time.Duration(s.pingDue-monoNow()) + s.ep.cfg.PingTimeout)
+	s.hb.Reset(s.ep.cfg.PingTimeout - sinceMillis(monoMillis(monoNow()), s.pingDue))
 }
 
 // armPing schedules the next ping pingInterval from now.
 func (s *Session) armPing() {
-	s.pingDue = monoNow() + int64(s.ep.cfg.PingInterval)
+	s.pingDue = monoMillis(monoNow() + int64(s.ep.cfg.PingInterval))
 	s.hb.Reset(s.ep.cfg.PingInterval)
 }
 
@@ -684,15 +749,15 @@ func (s *Session) armPing() {
 // the timer wheel has not fired yet: requests check it so that a client
 // never sees a session outlive its deadline because of timer resolution.
 func (s *Session) heartbeatExpired(now int64) bool {
-	return s.state == stateOpen && now >= s.pingDue+int64(s.ep.cfg.PingTimeout)
+	return s.state == stateOpen && sinceMillis(monoMillis(now), s.pingDue) >= s.ep.cfg.PingTimeout
 }
 
 // onPong: the next ping is due pingInterval after the pong (PROTOCOL.md §9).
 func (s *Session) onPong() {
-	if !s.awaitingPong {
+	if s.flags&flagAwaitingPong == 0 {
 		return
 	}
-	s.awaitingPong = false
+	s.flags &^= flagAwaitingPong
 	s.armPing()
 }
 
@@ -728,5 +793,5 @@ func (s *Session) Writable() bool {
 	if s.state != stateOpen {
 		return false
 	}
-	return s.transport == transportWebSocket || (s.poll != nil && s.poll.pendingGet != nil && !s.poll.probed)
+	return s.poll == nil || (s.poll.pendingGet != nil && !s.poll.probed)
 }

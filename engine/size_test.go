@@ -13,15 +13,18 @@ import (
 // TestSizes pins the per-connection structs. An idle WebSocket holds one
 // Session and one conn (plus gnet's own conn): every byte here is paid a
 // million times on a million-connection box, and a field that pushes a
-// struct over its allocator size class (Session 128, conn 64) costs the
+// struct over its allocator size class (Session 112, conn 48) costs the
 // whole step. Move rarely used state behind pollState or connAux instead.
+// Session went from 128 to 112 (32-bit counters, flag bits, the transport
+// read from poll, the close code an argument) and conn from 64 to 48 (no
+// Decoder field: readFrames): 16 B per connection each.
 func TestSizes(t *testing.T) {
 	for _, c := range []struct {
 		name       string
 		size, want uintptr
 	}{
-		{"Session", unsafe.Sizeof(Session{}), 128},
-		{"conn", unsafe.Sizeof(conn{}), 64},
+		{"Session", unsafe.Sizeof(Session{}), 112},
+		{"conn", unsafe.Sizeof(conn{}), 48},
 		{"Timer", unsafe.Sizeof(Timer{}), 24},
 	} {
 		if c.size > c.want {
@@ -70,9 +73,9 @@ func TestUpgradeDropsPollingState(t *testing.T) {
 }
 
 // TestFragmentStateReleased: a WebSocket holds the state of a fragmented
-// message only while the message is in progress. Once it has been handed to
-// the handler, the connection's Decoder is back to its idle form (its Limits
-// alone), without waiting for another frame.
+// message only while the message is in progress across reads, in its
+// loop's midMessage map. Once it has been handed to the handler, the
+// connection holds no decoder state, without waiting for another frame.
 func TestFragmentStateReleased(t *testing.T) {
 	srv, ep, l := newFakeLoop()
 	h := ep.h.(*nopHandler)
@@ -80,9 +83,9 @@ func TestFragmentStateReleased(t *testing.T) {
 	traffic := func(in []byte) { t.Helper(); fakeTraffic(t, srv, l, fc, in) }
 	cn := fakeOpen(l, fc)
 	traffic([]byte(wsHandshake))
-	idle := frame.Decoder{Limits: &ep.limits}
-	if !cn.ws || cn.dec != idle {
-		t.Fatalf("after the 101: ws %v, decoder %+v", cn.ws, cn.dec)
+	idle := func() bool { return !cn.midMessage && len(l.midMessage) == 0 }
+	if !cn.ws || !idle() {
+		t.Fatalf("after the 101: ws %v, midMessage %v %v", cn.ws, cn.midMessage, l.midMessage)
 	}
 	fragment := func(op ws.OpCode, fin bool, p string) []byte {
 		var b bytes.Buffer
@@ -93,21 +96,50 @@ func TestFragmentStateReleased(t *testing.T) {
 	// One read holding the whole message.
 	n := h.n
 	traffic(append(fragment(ws.OpText, false, "4hel"), fragment(ws.OpContinuation, true, "lo")...))
-	if h.n != n+1 || cn.dec != idle {
-		t.Fatalf("whole fragmented message: %d message(s), decoder %+v", h.n-n, cn.dec)
+	if h.n != n+1 || !idle() {
+		t.Fatalf("whole fragmented message: %d message(s), midMessage %v", h.n-n, cn.midMessage)
 	}
 	// The message spread over reads: the state is held in between.
 	traffic(fragment(ws.OpText, false, "4hel"))
-	if cn.dec == idle {
+	if d := l.midMessage[cn]; !cn.midMessage || d == (frame.Decoder{Limits: &ep.limits}) {
 		t.Fatal("no state held for the message in progress")
 	}
 	traffic(fragment(ws.OpContinuation, true, "lo"))
-	if h.n != n+2 || cn.dec != idle {
-		t.Fatalf("message over two reads: %d message(s), decoder %+v", h.n-n, cn.dec)
+	if h.n != n+2 || !idle() {
+		t.Fatalf("message over two reads: %d message(s), midMessage %v", h.n-n, cn.midMessage)
 	}
 	// Unfragmented traffic never takes a state.
 	traffic(maskedText("4hello"))
-	if h.n != n+3 || cn.dec != idle {
-		t.Fatalf("unfragmented message: %d message(s), decoder %+v", h.n-n, cn.dec)
+	if h.n != n+3 || !idle() {
+		t.Fatalf("unfragmented message: %d message(s), midMessage %v", h.n-n, cn.midMessage)
+	}
+	// A connection that closes in the middle of a message leaves nothing.
+	traffic(fragment(ws.OpText, false, "4hel"))
+	if !cn.midMessage {
+		t.Fatal("no state held for the message in progress")
+	}
+	cn.onClose()
+	if !idle() {
+		t.Fatalf("closed mid-message: midMessage %v %v", cn.midMessage, l.midMessage)
+	}
+}
+
+// TestSIDLength: Session.ID slices the sid out of hs by the constant
+// sidLen (the Session has no byte to spare for a length), so every id a
+// session can have is exactly that long.
+func TestSIDLength(t *testing.T) {
+	l := &Loop{rng: newTestRNG()}
+	for range 3 {
+		if sid := l.appendSID(nil); len(sid) != sidLen {
+			t.Fatalf("sid %q is %d bytes, want %d", sid, len(sid), sidLen)
+		}
+	}
+	dl := NewDetachedLoop()
+	for range 3 {
+		var id string
+		dl.Run(func() { id = dl.NewDetachedSession(&nopHandler{}).ID() })
+		if len(id) != sidLen {
+			t.Fatalf("detached id %q is %d bytes, want %d", id, len(id), sidLen)
+		}
 	}
 }

@@ -48,7 +48,7 @@ func (s *Session) onWSMessage(cn *conn, data []byte, binary bool) {
 // onUpgradeStart: a WebSocket with this session's sid was accepted (101
 // already sent) on some loop. PROTOCOL.md §8.
 func (s *Session) onUpgradeStart(cn *conn) {
-	if s.state != stateOpen || s.transport != transportPolling || s.poll.probe != nil || s.ep.cfg.DisableUpgrades {
+	if s.state != stateOpen || s.poll == nil || s.poll.probe != nil || s.ep.cfg.DisableUpgrades {
 		cn.sendClose(s.loop)
 		return
 	}
@@ -120,9 +120,8 @@ func (s *Session) completeUpgrade(cn *conn) {
 			s.answerGetWith(pktNoop) // "5" without a probe (E62): release the poll
 		}
 	}
-	s.poll = nil
 	s.countTransport(-1)
-	s.transport = transportWebSocket
+	s.poll = nil // the transport is now WebSocket
 	s.countTransport(1)
 	s.ep.stats.upgrades.Add(1)
 	s.ws = cn
