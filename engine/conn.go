@@ -228,6 +228,12 @@ func (cn *conn) onTraffic() gnet.Action {
 			cn.armHead() // a partial head: it has HeadTimeout to complete
 			return gnet.None
 		}
+		if n > len(buf) {
+			// A refused request's body that has not all arrived yet: the
+			// rest is discarded as it comes, not parsed as a request.
+			cn.aux.skip = int64(n - len(buf))
+			n = len(buf)
+		}
 		_, _ = cn.gc.Discard(n)
 		switch {
 		case cn.ws:

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRefusedBodyArrivingLater: a POST refused from its head (an unknown
+// sid) whose body is still on its way gets its 400, the rest of the body is
+// discarded as it arrives, and the keep-alive connection serves the next
+// request. (Its tail was parsed as a new request: a 400 and a closed
+// connection, so a client still writing its body saw a reset.)
+func TestRefusedBodyArrivingLater(t *testing.T) {
+	_, base := startServer(t, quietConfig(), newEcho())
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	body := strings.Repeat("x", 100_000)
+	head := "POST /engine.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: x\r\n" +
+		"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: 100000\r\n\r\n"
+	if _, err := io.WriteString(c, head+body[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `"code":1`) {
+		t.Fatalf("refused POST: %d %q", resp.StatusCode, b)
+	}
+	// The rest of the body, in pieces, then a handshake on the same connection.
+	for off := 1000; off < len(body); off += 30_000 {
+		if _, err := io.WriteString(c, body[off:min(off+30_000, len(body))]); err != nil {
+			t.Fatalf("writing the body's rest: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := io.WriteString(c, "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the request after the refused body: %v", err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(b), `0{"sid":"`) {
+		t.Fatalf("handshake after the refused body: %d %q", resp.StatusCode, b)
+	}
+}
