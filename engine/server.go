@@ -51,8 +51,11 @@ type Server struct {
 	// port (SO_REUSEPORT): the kernel spreads new connections over the
 	// loops, where by default one acceptor thread takes them all and hands
 	// each to the loop with the fewest connections (a wake-up and a task
-	// per connection): more handshakes per second on a busy server
-	// (bench/README.md has the numbers). Off by default: with
+	// per connection). On the 2-core benchmark box, where the generator
+	// shares the cores, handshakes went from 8.1k to 8.9k per second
+	// (medians of 3 alternating runs, loadgen -scenario handshake: within
+	// the noise); where connection setup dominates on more cores, measure.
+	// Off by default: with
 	// SO_REUSEPORT a second server started on the same port by the same
 	// user does not fail with "address in use" but silently takes a share
 	// of the connections, and the kernel balances connections over the
