@@ -46,8 +46,8 @@ func New(cfg Config) *Server {
 }
 
 // Engine is the underlying engine server: mount more Engine.IO endpoints
-// on the same port, set a Fallback http.Handler for pages, choose NumLoops.
-// Configure it before Listen.
+// on the same port, set a Fallback http.Handler for pages, choose NumLoops
+// or ReusePort. Configure it before Listen.
 func (srv *Server) Engine() *engine.Server { return srv.eng }
 
 // Listen starts serving on addr ("127.0.0.1:3000"; port 0 picks a free
