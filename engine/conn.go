@@ -61,6 +61,10 @@ type connAux struct {
 	enrolled  bool   // hijacked from net/http (ServeHTTP): never kept alive
 	skip      int64  // body bytes of a refused request still to discard
 	extra     []byte // CORS headers for the parked request's answer
+	// readAt is when the parked polling GET was read (monoNow): of two
+	// GETs of one session, the one read first is the pending one
+	// (onPollGet).
+	readAt int64
 }
 
 // newConn makes the state of a connection a loop accepted (or was handed,

@@ -196,6 +196,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 		}
 		switch string(req.Method) {
 		case "GET":
+			cn.aux.readAt = monoNow()
 			cn.park(s)
 			s.loop.post(op{kind: opPollGet, s: s, c: cn})
 			return head, gnet.None
@@ -250,6 +251,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 	s := ep.newSession(cn, buf[:req.HeadLen], transportPolling)
 	cn.aux.extra = ep.appendCookie(cn.aux.extra, s.ID())
 	s.enqueueOpen()
+	cn.aux.readAt = monoNow()
 	cn.park(s)
 	s.poll.pendingGet = cn
 	s.loop.markDirty(s)

@@ -64,8 +64,17 @@ func (s *Session) onPollGet(cn *conn) {
 		return
 	case s.poll.pendingGet != nil:
 		// A second GET while one is pending (E35): 400 to it, "1" to the
-		// first, and the session ends.
-		cn.respond(l, 400, "", nil, false)
+		// first, and the session ends. First and second in the order they
+		// were read: two GETs read by two loops may reach the session in
+		// the other order (the suite's "closes the session upon cancelled
+		// polling request" then got its 400 on the first, and 200 "1" on
+		// the second).
+		first, second := s.poll.pendingGet, cn
+		if second.aux.readAt < first.aux.readAt {
+			first, second = second, first
+			s.poll.pendingGet = first
+		}
+		second.respond(l, 400, "", nil, false)
 		s.closeWith("transport error", true)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestClientCloseGrace: a polling session closed by the client's "1" with
@@ -58,4 +59,30 @@ func TestClientCloseGrace(t *testing.T) {
 		t.Errorf("%d sessions after the grace, want 0", n)
 	}
 	wantUnknown(r.answer(r.get()))
+}
+
+// TestDuplicateGetsInReadOrder: of two GETs of one session, the one read
+// first is the pending one (E35: it gets the "1", the other 400), whatever
+// the order they reach the session's loop in. Two loops that read them
+// may hand them over in the other order; here the pending GET's read time
+// is moved after the second's to play that.
+func TestDuplicateGetsInReadOrder(t *testing.T) {
+	srv, ep, l := newFakeLoop()
+	r := &upgradeRig{t: t, srv: srv, l: l}
+	hs := r.open()
+	r.traffic(hs, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+	ep.Sessions(func(x *Session) bool { r.s = x; return false })
+	if r.s == nil {
+		t.Fatalf("no session: %q", writes(hs))
+	}
+	late := r.get() // reaches the session first...
+	if got := r.answer(late); got != "" {
+		t.Fatalf("a lone GET was answered: %q", got)
+	}
+	r.s.poll.pendingGet.aux.readAt = monoNow() + int64(time.Second) // ...but was read second
+	early := r.get()
+	wantResponse(t, r.answer(early), "200", "1")
+	if got := r.answer(late); !strings.HasPrefix(got, "HTTP/1.1 400") {
+		t.Fatalf("the GET read second: %q, want 400", got)
+	}
 }
