@@ -14,18 +14,7 @@ import (
 // the GET and the "1" at once, on two connections that may be read by two
 // loops in either order.)
 func TestClientCloseGrace(t *testing.T) {
-	srv, ep, l := newFakeLoop()
-	r := &upgradeRig{t: t, srv: srv, l: l} // its helpers, without the probe
-	newSession := func() {
-		t.Helper()
-		r.s = nil
-		hs := r.open()
-		r.traffic(hs, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-		ep.Sessions(func(x *Session) bool { r.s = x; return false })
-		if r.s == nil {
-			t.Fatalf("no session: %q", writes(hs))
-		}
-	}
+	r, ep := newPollingRig(t)
 	post := func(body string) string {
 		t.Helper()
 		fc := r.open()
@@ -40,7 +29,6 @@ func TestClientCloseGrace(t *testing.T) {
 		}
 	}
 
-	newSession()
 	wantResponse(t, post("1"), "200", "ok")
 	if n := ep.Count(); n != 1 {
 		t.Errorf("%d sessions while the closed one waits for a GET, want 1 (it is counted until it ends)", n)
@@ -52,7 +40,7 @@ func TestClientCloseGrace(t *testing.T) {
 		t.Errorf("%d sessions after the GET, want 0", n)
 	}
 
-	newSession()
+	r.handshake(ep)
 	wantResponse(t, post("1"), "200", "ok")
 	r.advance(clientCloseGrace + 10*tickInterval)
 	if n := ep.Count(); n != 0 {
@@ -67,14 +55,7 @@ func TestClientCloseGrace(t *testing.T) {
 // may hand them over in the other order; here the pending GET's read time
 // is moved after the second's to play that.
 func TestDuplicateGetsInReadOrder(t *testing.T) {
-	srv, ep, l := newFakeLoop()
-	r := &upgradeRig{t: t, srv: srv, l: l}
-	hs := r.open()
-	r.traffic(hs, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-	ep.Sessions(func(x *Session) bool { r.s = x; return false })
-	if r.s == nil {
-		t.Fatalf("no session: %q", writes(hs))
-	}
+	r, _ := newPollingRig(t)
 	late := r.get() // reaches the session first...
 	if got := r.answer(late); got != "" {
 		t.Fatalf("a lone GET was answered: %q", got)

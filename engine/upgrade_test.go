@@ -32,12 +32,7 @@ func newUpgradeRig(t *testing.T) *upgradeRig {
 	t.Helper()
 	srv, ep, l := newFakeLoop()
 	r := &upgradeRig{t: t, srv: srv, l: l}
-	poll := r.open()
-	r.traffic(poll, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-	ep.Sessions(func(x *Session) bool { r.s = x; return false })
-	if r.s == nil {
-		t.Fatal("no session")
-	}
+	r.handshake(ep)
 	r.ws = r.open()
 	r.traffic(r.ws, "GET /socket.io/?EIO=4&transport=websocket&sid="+r.s.ID()+" HTTP/1.1\r\nHost: x\r\n"+
 		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
@@ -47,6 +42,28 @@ func newUpgradeRig(t *testing.T) *upgradeRig {
 		t.Fatalf("probe answer: %q", writes(r.ws))
 	}
 	return r
+}
+
+// newPollingRig is a rig whose session is on polling, with no probe.
+func newPollingRig(t *testing.T) (*upgradeRig, *Endpoint) {
+	t.Helper()
+	srv, ep, l := newFakeLoop()
+	r := &upgradeRig{t: t, srv: srv, l: l}
+	r.handshake(ep)
+	return r, ep
+}
+
+// handshake opens a polling session of ep, r.s (the endpoint's only open
+// one).
+func (r *upgradeRig) handshake(ep *Endpoint) {
+	r.t.Helper()
+	r.s = nil
+	hs := r.open()
+	r.traffic(hs, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+	ep.Sessions(func(x *Session) bool { r.s = x; return false })
+	if r.s == nil {
+		r.t.Fatalf("no session: %q", writes(hs))
+	}
 }
 
 func (r *upgradeRig) open() *rigConn {
@@ -195,11 +212,7 @@ func TestGetHeldWhenProbeFails(t *testing.T) {
 // arrives is released with a noop at once (E60), so that the client can
 // finish the upgrade.
 func TestGetPendingAtProbeGetsNoop(t *testing.T) {
-	srv, ep, l := newFakeLoop()
-	r := &upgradeRig{t: t, srv: srv, l: l}
-	poll := r.open()
-	r.traffic(poll, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-	ep.Sessions(func(x *Session) bool { r.s = x; return false })
+	r, _ := newPollingRig(t)
 	g := r.get()
 	if got := r.answer(g); got != "" {
 		t.Fatalf("idle GET answered: %q", got)
