@@ -319,8 +319,9 @@ func (ep *Endpoint) takePost(cn *conn, buf []byte, req *http1.Request, s *Sessio
 				return len(buf), gnet.Close
 			}
 			cn.writeSimple(413, true)
-			cn.aux.skip = req.ContentLength
-			return req.HeadLen, cn.afterResponse()
+			// The body counts as consumed: what has not arrived yet is
+			// discarded as it comes (onTraffic).
+			return req.HeadLen + bodyLen(req), cn.afterResponse()
 		}
 		cl := bodyLen(req)
 		if len(buf) < req.HeadLen+cl {
