@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -243,4 +245,63 @@ func BenchmarkParseSeqTS(b *testing.B) {
 			b.Fatal("parse")
 		}
 	}
+}
+
+// TestParseIntMatchesStrconv checks parseInt against strconv on every
+// length around its 18-digit limit, with and without a sign and a suffix.
+func TestParseIntMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 1; n <= 20; n++ {
+		for range 200 {
+			digits := make([]byte, n)
+			for i := range digits {
+				digits[i] = byte('0' + rng.IntN(10))
+			}
+			for _, sign := range []string{"", "-"} {
+				for _, suffix := range []string{"", ",", "}", "0x", ".5", "e3"} {
+					in := sign + string(digits) + suffix
+					v, next, ok := parseInt([]byte(in), 0)
+					want, err := strconv.ParseInt(sign+string(digits), 10, 64)
+					wantOK := err == nil && n <= 18 && (suffix == "" || suffix == "," || suffix == "}")
+					if suffix == "0x" { // a digit follows: part of the number
+						want, err = strconv.ParseInt(sign+string(digits)+"0", 10, 64)
+						wantOK = err == nil && n+1 <= 18
+					}
+					if ok != wantOK || (ok && v != want) || (ok && in[next:] != strings.TrimPrefix(suffix, "0")) {
+						t.Fatalf("parseInt(%q) = %d, %d, %v; want %d, %v", in, v, next, ok, want, wantOK)
+					}
+				}
+			}
+		}
+	}
+}
+
+// FuzzParseSeqTS: ParseSeqTS never panics, and its compact fast path agrees
+// with the general walk on every input it accepts.
+func FuzzParseSeqTS(f *testing.F) {
+	for _, s := range []string{
+		`{"seq":12,"ts":1700000000000001,"data":"xxx"}`,
+		`{"seq":0,"ts":12345678,"data":""}`,
+		`{"data":"a\"b,}","x":{"y":[1,{"z":2}]},"ts":5,"seq":0}`,
+		` { "seq" : 3 , "ts" : 4 }`,
+		`{"seq":123456789012345678,"ts":-99999999,"x":1}`,
+		`{"seq":1.5,"ts":2}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		seq, ts, ok := ParseSeqTS(b)
+		fseq, fts, fok := parseSeqTSCompact(b)
+		if fok && (!ok || fseq != seq || fts != ts) {
+			t.Fatalf("%q: fast path %d %d, ParseSeqTS %d %d %v", b, fseq, fts, seq, ts, ok)
+		}
+		if fok {
+			// The general walk alone must agree too (ParseSeqTS took the
+			// fast path): hide the fast path's prefix behind a space.
+			gseq, gts, gok := ParseSeqTS(append([]byte(" "), b...))
+			if !gok || gseq != seq || gts != ts {
+				t.Fatalf("%q: fast path %d %d, general walk %d %d %v", b, seq, ts, gseq, gts, gok)
+			}
+		}
+	})
 }
