@@ -1,7 +1,9 @@
 package codec
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -24,6 +26,61 @@ var strPlain = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// Word-at-a-time byte classes (see skipPlain): lo has 1 in every byte, hi
+// the high bit of every byte.
+const (
+	lo = 0x0101010101010101
+	hi = 0x8080808080808080
+)
+
+// specialInWord flags, in the high bit of each byte of x (eight bytes of a
+// string, the first in the lowest byte), the bytes that are not strPlain: '"',
+// '\\' and controls below 0x20; with ascii, also every byte >= 0x80. Each
+// test is the classic "has a zero byte" trick, (v - lo) &^ v & hi, whose only
+// false positives sit above a true one: the lowest flag is always exact,
+// which is all the callers use.
+func specialInWord(x uint64, ascii bool) uint64 {
+	m := ((x - lo*0x20) | (x ^ lo*'"' - lo) | (x ^ lo*'\\' - lo)) &^ x & hi
+	if ascii {
+		m |= x & hi
+	}
+	return m
+}
+
+// skipPlain returns the index of the first byte at or after i that is not
+// strPlain, or len(b): eight bytes per step while it can. Strings are most
+// of a packet's bytes, and a byte at a time was most of the cost of
+// validating a RawJSON argument (BenchmarkScanString).
+func skipPlain(b []byte, i int) int {
+	for len(b)-i >= 8 {
+		if m := specialInWord(binary.LittleEndian.Uint64(b[i:]), false); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && strPlain[b[i]] {
+		i++
+	}
+	return i
+}
+
+// skipASCIIPlain is skipPlain for asciiPlain (appendString's bytes that
+// need no escaping and no UTF-8 check).
+func skipASCIIPlain(s string, i int) int {
+	for len(s)-i >= 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if m := specialInWord(x, true); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(s) && asciiPlain[s[i]] {
+		i++
+	}
+	return i
+}
 
 func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -53,9 +110,7 @@ func unhex(c byte) rune {
 func scanString(b []byte, i int) (end int, escaped bool) {
 	i++
 	for {
-		for i < len(b) && strPlain[b[i]] {
-			i++
-		}
+		i = skipPlain(b, i)
 		if i >= len(b) {
 			return -1, escaped
 		}
@@ -341,9 +396,7 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		for i < len(s) && asciiPlain[s[i]] {
-			i++
-		}
+		i = skipASCIIPlain(s, i)
 		if i >= len(s) {
 			break
 		}

@@ -3,6 +3,7 @@ package codec
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -136,4 +137,79 @@ func TestEqualUnquoted(t *testing.T) {
 			t.Errorf("%s vs %s: %v", c.raw, c.want, got)
 		}
 	}
+}
+
+// TestSkipPlainMatchesTables checks the word-at-a-time scanners against the
+// byte tables they shortcut, for every byte value at every position of a
+// word and for random strings mixing plain and special bytes.
+func TestSkipPlainMatchesTables(t *testing.T) {
+	refPlain := func(b []byte, i int) int {
+		for i < len(b) && strPlain[b[i]] {
+			i++
+		}
+		return i
+	}
+	refASCII := func(s string, i int) int {
+		for i < len(s) && asciiPlain[s[i]] {
+			i++
+		}
+		return i
+	}
+	check := func(b []byte) {
+		t.Helper()
+		for i := 0; i <= len(b); i++ {
+			if got, want := skipPlain(b, i), refPlain(b, i); got != want {
+				t.Fatalf("skipPlain(%q, %d) = %d, want %d", b, i, got, want)
+			}
+			if got, want := skipASCIIPlain(string(b), i), refASCII(string(b), i); got != want {
+				t.Fatalf("skipASCIIPlain(%q, %d) = %d, want %d", b, i, got, want)
+			}
+		}
+	}
+	for c := range 256 {
+		for pos := range 17 {
+			b := []byte("abcdefghijklmnopq")
+			b[pos] = byte(c)
+			check(b)
+			// After another special byte too: a true flag below must not
+			// hide or fake this one.
+			b[0] = '"'
+			check(b)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	special := []byte{'"', '\\', 0, 0x1f, 0x20, 0x7f, 0x80, 0xff, 0xe2}
+	for range 20000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			if rng.IntN(6) == 0 {
+				b[i] = special[rng.IntN(len(special))]
+			} else {
+				b[i] = byte(0x21 + rng.IntN(0x5e))
+			}
+		}
+		check(b)
+	}
+}
+
+// BenchmarkScanString: a JSON string of 100 plain bytes, as a fan-out
+// message's payload, and appendString over the same text.
+func BenchmarkScanString(b *testing.B) {
+	s := `"` + strings.Repeat("x", 100) + `"`
+	raw := []byte(s)
+	b.Run("scan", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if end, _ := scanString(raw, 0); end != len(raw) {
+				b.Fatal(end)
+			}
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		dst := make([]byte, 0, 256)
+		b.ReportAllocs()
+		for b.Loop() {
+			dst = appendString(dst[:0], s[1:len(s)-1])
+		}
+	})
 }
