@@ -161,14 +161,18 @@ func encodeClusterPacket(dst []*engine.Prepared, nsp string, id int64, p Cluster
 	return withAttachments(dst, m, p.Attachments), nil
 }
 
-// deliver hands the encoded messages to every loop once; each loop selects
-// its recipients with set algebra and queues the shared bytes for them.
+// deliver hands the encoded messages once to every loop that has sockets
+// of the namespace; each loop selects its recipients with set algebra and
+// queues the shared bytes for them.
 // It takes over the caller's references.
 func (t *deliverTask) deliver() {
 	loops := t.b.nsp.srv.eng.Loops()
-	// One task for every loop: a closure per loop would be an allocation
-	// each, per broadcast.
+	// One task for every loop that has sockets of the namespace: a closure
+	// per loop would be an allocation each, per broadcast.
 	for _, l := range loops {
+		if !t.b.nsp.mayHaveSockets(l) {
+			continue
+		}
 		for _, p := range t.msgs {
 			p.Retain()
 		}

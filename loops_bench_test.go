@@ -3,6 +3,7 @@ package riptide_test
 import (
 	"fmt"
 	"io"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -11,48 +12,66 @@ import (
 )
 
 // BenchmarkEmitSmallRoomLoops measures what a message to a 2-member room
-// costs the whole process (user+system CPU per Emit: the emitter, every
-// loop's task, the writes, and the two in-process clients reading) as the
-// number of event loops grows. Emit hands a task to every loop, members or
-// not, so the cost grows with the loop count even though the room does
-// not: the case for per-room loop masks (bench/README.md, "Where Riptide
-// trails the ceiling"). Run it alone:
+// costs the whole process (user+system CPU per Emit: the emitter, the
+// loops' tasks, the writes, and the in-process clients reading) as the
+// number of event loops grows, with only the two members connected, and
+// with an idle socket on every loop besides. A broadcast skips the loops
+// that have no socket of the namespace, so the first stays flat; it still
+// visits every loop that has one, members of the room or not, so the second
+// grows with the loop count: the case for per-room loop masks
+// (bench/README.md, "Where Riptide trails the ceiling"). Run it alone:
 //
 //	go test -run '^$' -bench EmitSmallRoomLoops .
 func BenchmarkEmitSmallRoomLoops(b *testing.B) {
 	for _, loops := range []int{2, 8, 16} {
-		b.Run(fmt.Sprintf("loops=%d", loops), func(b *testing.B) {
-			joined := make(chan struct{}, 2)
-			srv := riptide.New(riptide.Config{})
-			srv.Engine().NumLoops = loops
-			srv.OnConnection(func(s *riptide.Socket) {
-				s.Join("pair")
-				joined <- struct{}{}
-			})
-			if err := srv.Listen("127.0.0.1:0"); err != nil {
-				b.Fatal(err)
+		for _, idle := range []bool{false, true} {
+			name := fmt.Sprintf("loops=%d/members-only", loops)
+			if idle {
+				name = fmt.Sprintf("loops=%d/idle-socket-on-every-loop", loops)
 			}
-			defer srv.Close()
-			for range 2 {
-				cl := dial(srv, "")
-				// Drain what the room receives; the connection ends with the server.
-				go func() { _, _ = io.Copy(io.Discard, cl.r) }()
-			}
-			<-joined
-			<-joined
-			time.Sleep(50 * time.Millisecond) // the joins reach the loops
-			op := srv.To("pair")
-			cpu0 := processCPU()
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := op.Emit("m", 1); err != nil {
-					b.Fatal(err)
-				}
-			}
-			time.Sleep(20 * time.Millisecond) // the loops finish the last tasks
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-		})
+			b.Run(name, func(b *testing.B) { benchEmitSmallRoom(b, loops, idle) })
+		}
 	}
+}
+
+func benchEmitSmallRoom(b *testing.B, loops int, idle bool) {
+	connected := make(chan struct{}, 2+2*loops)
+	srv := riptide.New(riptide.Config{})
+	srv.Engine().NumLoops = loops
+	var members atomic.Int32
+	srv.OnConnection(func(s *riptide.Socket) {
+		if members.Add(1) <= 2 {
+			s.Join("pair")
+		}
+		connected <- struct{}{}
+	})
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	n := 2
+	if idle {
+		n += 2 * loops // connections are dealt round-robin: every loop gets some
+	}
+	for range n {
+		cl := dial(srv, "")
+		// Drain what arrives; the connection ends with the server.
+		go func() { _, _ = io.Copy(io.Discard, cl.r) }()
+	}
+	for range n {
+		<-connected
+	}
+	time.Sleep(50 * time.Millisecond) // the joins reach the loops
+	op := srv.To("pair")
+	cpu0 := processCPU()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := op.Emit("m", 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // the loops finish the last tasks
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // processCPU is the process's user+system CPU time so far, in nanoseconds.
@@ -62,4 +81,46 @@ func processCPU() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// TestBroadcastReachesSocketsOnEveryLoop: a broadcast skips the loops with
+// no socket of the namespace, so it must see a loop gain its first socket
+// (before that socket's connection handlers run) and keep visiting loops
+// that still have one after others disconnect. Four loops, clients dealt
+// round-robin: after each connect and each disconnect, one broadcast must
+// reach every connected client.
+func TestBroadcastReachesSocketsOnEveryLoop(t *testing.T) {
+	const loops, clients = 4, 9
+	srv := riptide.New(riptide.Config{})
+	srv.Engine().NumLoops = loops
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	seq := 0
+	check := func(live []*wsClient) {
+		t.Helper()
+		seq++
+		if err := srv.Emit("n", seq); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf(`42["n",%d]`, seq)
+		for i, cl := range live {
+			if got := cl.read(); got != want {
+				t.Fatalf("broadcast %d, client %d of %d: got %q, want %q", seq, i, len(live), got, want)
+			}
+		}
+	}
+	var live []*wsClient
+	for range clients {
+		live = append(live, dial(srv, ""))
+		check(live)
+	}
+	for len(live) > 1 {
+		// Drop every other client, so that loops empty one by one.
+		_ = live[0].c.Close()
+		live = live[1:]
+		time.Sleep(20 * time.Millisecond) // the server sees the close
+		check(live)
+	}
 }

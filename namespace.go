@@ -40,6 +40,35 @@ type Namespace struct {
 
 	ackIDs  atomic.Int64
 	adapter NamespaceAdapter // the cluster; MemoryAdapter on a single node
+
+	// onLoop counts the namespace's connected sockets per event loop (by
+	// Loop.Index, the first maxCountedLoops loops), each written only by
+	// its loop, when a socket connects (before its connection handlers run)
+	// and when it disconnects. A broadcast skips the loops where the count
+	// is 0: on a many-core machine with few connections, a message would
+	// otherwise wake every idle loop to find nobody there.
+	onLoop [maxCountedLoops]atomic.Int32
+}
+
+// maxCountedLoops is how many loops Namespace.onLoop counts; a broadcast
+// always reaches the loops beyond.
+const maxCountedLoops = 64
+
+// countOnLoop adds d to the number of the namespace's sockets on l.
+// Loop-only (l's).
+func (n *Namespace) countOnLoop(l *engine.Loop, d int32) {
+	if i := l.Index(); i < maxCountedLoops {
+		n.onLoop[i].Add(d)
+	}
+}
+
+// mayHaveSockets reports whether a broadcast must visit l: false only when
+// l has no connected socket of the namespace. A socket whose connection
+// handlers have run is counted, so a broadcast that follows anything they
+// did (or anything the client sent since) reaches it.
+func (n *Namespace) mayHaveSockets(l *engine.Loop) bool {
+	i := l.Index()
+	return i >= maxCountedLoops || n.onLoop[i].Load() != 0
 }
 
 // newNamespace makes a namespace and its adapter. Called with srv.mu or

@@ -626,6 +626,7 @@ func (s *Socket) onConnect() {
 	s.nsp.add(s)
 	sh := s.nsp.shard(s.loop())
 	sh.Add(s.slot())
+	s.nsp.countOnLoop(s.loop(), 1)
 	// Rooms joined before the connection completed (in a middleware, as
 	// Node allows): their Join found no shard membership yet.
 	s.mu.Lock()
@@ -671,6 +672,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	}
 	s.setConnected(false)
 	ls := loopStateOf(s.loop())
+	s.nsp.countOnLoop(s.loop(), -1)
 	if sh := ls.shards[s.nsp]; sh != nil {
 		sh.Remove(s.slot(), s.nsp.srv.roomDeleted)
 		if sh.Size() == 0 {
