@@ -61,8 +61,9 @@ func (b BroadcastOperator) Timeout(d time.Duration) BroadcastOperator { b.timeou
 const volatileLimit = 64 << 10
 
 // Emit sends event to every selected socket. The packet and its frame are
-// encoded once and shared by every recipient; each event loop is reached
-// once, whatever the number of recipients. In a cluster the adapter
+// encoded once and shared by every recipient; each event loop that has
+// sockets of the namespace is reached once, whatever the number of
+// recipients. In a cluster the adapter
 // publishes it to the other nodes too (unless Local).
 func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if codec.IsReservedEvent(event) {
@@ -76,9 +77,7 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if b.clustered() {
 		b.nsp.adapter.Broadcast(clusterPacket(msgs), b.options())
 	}
-	b.nsp.srv.stats.broadcasts.Add(1)
-	t.msgs = msgs
-	t.deliver()
+	t.deliver(msgs)
 	return nil
 }
 
@@ -138,9 +137,7 @@ func (b BroadcastOperator) EmitPacket(p ClusterPacket) error {
 	if err != nil {
 		return err
 	}
-	b.nsp.srv.stats.broadcasts.Add(1)
-	t.msgs = msgs
-	t.deliver()
+	t.deliver(msgs)
 	return nil
 }
 
@@ -161,11 +158,13 @@ func encodeClusterPacket(dst []*engine.Prepared, nsp string, id int64, p Cluster
 	return withAttachments(dst, m, p.Attachments), nil
 }
 
-// deliver hands the encoded messages once to every loop that has sockets
-// of the namespace; each loop selects its recipients with set algebra and
-// queues the shared bytes for them.
-// It takes over the caller's references.
-func (t *deliverTask) deliver() {
+// deliver counts the broadcast and hands msgs once to every loop that has
+// sockets of the namespace; each loop selects its recipients with set
+// algebra and queues the shared bytes for them. It takes over the caller's
+// references.
+func (t *deliverTask) deliver(msgs []*engine.Prepared) {
+	t.msgs = msgs
+	t.b.nsp.srv.stats.broadcasts.Add(1)
 	loops := t.b.nsp.srv.eng.Loops()
 	// One task for every loop that has sockets of the namespace: a closure
 	// per loop would be an allocation each, per broadcast.
