@@ -62,6 +62,8 @@ type Loop struct {
 	freeAux []*connAux
 	// lastFlush is monoNow at the last flushDirty (see leave).
 	lastFlush int64
+	// out counts the turn's queued messages (countOut).
+	out outCount
 	// freeTimers recycles NewTimer's timers (FreeTimer), through
 	// freedTimers until the callback that freed them ends.
 	freeTimers, freedTimers []*funcTimer
@@ -336,6 +338,7 @@ func (l *Loop) leave() {
 				l.inCallback = false
 				l.mu.Unlock()
 				l.recycleTimers()
+				l.publishOut()
 				return
 			}
 			l.mu.Unlock()

@@ -13,7 +13,7 @@ type Metrics struct {
 
 	MessagesIn  uint64 // Engine.IO messages received (text and binary)
 	BytesIn     uint64 // their data bytes
-	MessagesOut uint64 // messages queued to sessions (a broadcast counts once per recipient)
+	MessagesOut uint64 // messages queued to sessions (a broadcast counts once per recipient), as of the loops' last turns
 	BytesOut    uint64 // their bytes as framed for the wire
 
 	SlowConsumerDisconnects uint64
@@ -26,7 +26,8 @@ type Metrics struct {
 // every message a loop reads or queues (a broadcast to 10k sessions adds
 // 10k times), so each loop adds to its own stripe (Loop.index): one shared
 // cache line written by every loop cost more than the rest of queueing a
-// message. Metrics sums the stripes. The rest are rare and shared.
+// message (and the out counts gather in the loop first: outCount).
+// Metrics sums the stripes. The rest are rare and shared.
 type counters struct {
 	sessionsPolling   atomic.Int64
 	_                 [56]byte
@@ -92,4 +93,38 @@ func (s *Session) countTransport(delta int64) {
 	} else {
 		s.ep.stats.sessionsPolling.Add(delta)
 	}
+}
+
+// outCount is a loop's count of queued messages not yet added to its
+// endpoint's stripe: a broadcast queues a message per recipient, and two
+// atomic adds per recipient were a tenth of queueing one. The loop adds
+// them up in plain fields and publishes them once per turn (Loop.leave),
+// so Metrics lags by at most the turn in progress.
+type outCount struct {
+	ep           *Endpoint
+	msgs, nbytes uint64
+}
+
+// countOut counts a message of n bytes queued to a session of ep.
+// Loop-only.
+func (l *Loop) countOut(ep *Endpoint, n int) {
+	c := &l.out
+	if c.ep != ep {
+		l.publishOut()
+		c.ep = ep
+	}
+	c.msgs++
+	c.nbytes += uint64(n)
+}
+
+// publishOut adds the loop's pending out counts to its stripe. Loop-only.
+func (l *Loop) publishOut() {
+	c := &l.out
+	if c.msgs == 0 {
+		return
+	}
+	t := c.ep.stats.traffic(l)
+	t.msgsOut.Add(c.msgs)
+	t.bytesOut.Add(c.nbytes)
+	c.msgs, c.nbytes = 0, 0
 }

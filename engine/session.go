@@ -316,11 +316,9 @@ func (s *Session) enqueue(p *Prepared) {
 	if s.state != stateOpen {
 		return
 	}
-	t := s.ep.stats.traffic(s.loop)
-	t.msgsOut.Add(1)
-	t.bytesOut.Add(uint64(p.Len()))
+	l := s.loop
+	l.countOut(s.ep, p.Len())
 	if s.poll == nil { // WebSocket
-		l := s.loop
 		l.wlog = append(l.wlog, wentry{m: l.turnMessage(p)})
 		i := int32(len(l.wlog))
 		if s.wTail != 0 {
