@@ -61,10 +61,12 @@ func (b BroadcastOperator) Timeout(d time.Duration) BroadcastOperator { b.timeou
 const volatileLimit = 64 << 10
 
 // Emit sends event to every selected socket. The packet and its frame are
-// encoded once and shared by every recipient; each event loop that has
-// sockets of the namespace is reached once, whatever the number of
-// recipients. In a cluster the adapter
-// publishes it to the other nodes too (unless Local).
+// encoded once and shared by every recipient; each event loop that may have
+// recipients is reached once, whatever their number: for a broadcast to
+// rooms, the loops where the rooms have members (and the loops of the socket
+// ids among them); for one to the whole namespace, the loops that have
+// sockets of it. In a cluster the adapter publishes it to the other nodes
+// too (unless Local).
 func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if codec.IsReservedEvent(event) {
 		return ErrReservedEvent
@@ -158,18 +160,19 @@ func encodeClusterPacket(dst []*engine.Prepared, nsp string, id int64, p Cluster
 	return withAttachments(dst, m, p.Attachments), nil
 }
 
-// deliver counts the broadcast and hands msgs once to every loop that has
-// sockets of the namespace; each loop selects its recipients with set
+// deliver counts the broadcast and hands msgs once to every loop that may
+// have recipients (loopMask, and sockets of the namespace); each loop selects its recipients with set
 // algebra and queues the shared bytes for them. It takes over the caller's
 // references.
 func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	t.msgs = msgs
 	t.b.nsp.srv.stats.broadcasts.Add(1)
 	loops := t.b.nsp.srv.eng.Loops()
-	// One task for every loop that has sockets of the namespace: a closure
-	// per loop would be an allocation each, per broadcast.
+	mask := t.b.loopMask()
+	// One task for every loop that may have recipients: a closure per loop
+	// would be an allocation each, per broadcast.
 	for _, l := range loops {
-		if !t.b.nsp.mayHaveSockets(l) {
+		if !t.b.nsp.mayHaveSockets(l) || mask != allLoops && mask&loopBit(l) == 0 && l.Index() < maxCountedLoops {
 			continue
 		}
 		for _, p := range t.msgs {
@@ -180,6 +183,31 @@ func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	for _, p := range t.msgs {
 		p.Release()
 	}
+}
+
+// allLoops is loopMask's answer for a broadcast with no room: every loop
+// (with sockets of the namespace) may have recipients.
+const allLoops = ^uint64(0)
+
+// loopMask returns the loops (bits by Index) that may have sockets in the
+// target rooms: the rooms' masks, and the loops of the sockets whose ids
+// are among them. Except only removes recipients: it changes nothing here.
+// Loops beyond maxCountedLoops are not in any mask; deliver always visits
+// them.
+func (b BroadcastOperator) loopMask() uint64 {
+	if len(b.rooms) == 0 {
+		return allLoops
+	}
+	var mask uint64
+	for _, r := range b.rooms {
+		mask |= b.nsp.roomLoops.mask(r)
+		if len(r) == socketIDLen {
+			if s := b.nsp.Socket(r); s != nil {
+				mask |= loopBit(s.loop())
+			}
+		}
+	}
+	return mask
 }
 
 // deliverTask is a broadcast's work on each loop: deliver, then drop the

@@ -15,11 +15,11 @@ import (
 // costs the whole process (user+system CPU per Emit: the emitter, the
 // loops' tasks, the writes, and the in-process clients reading) as the
 // number of event loops grows, with only the two members connected, and
-// with an idle socket on every loop besides. A broadcast skips the loops
-// that have no socket of the namespace, so the first stays flat; it still
-// visits every loop that has one, members of the room or not, so the second
-// grows with the loop count: the case for per-room loop masks
-// (bench/README.md, "Where Riptide trails the ceiling"). Run it alone:
+// with an idle socket on every loop besides. A broadcast to a room visits
+// only the loops where the room has members (roomLoops), so both stay
+// flat: ~1.1-1.5 us at 2, 8 and 16 loops, where visiting every loop with a
+// socket of the namespace cost ~1.1 / 1.9 / 4.4 us with the idle sockets.
+// Run it alone:
 //
 //	go test -run '^$' -bench EmitSmallRoomLoops .
 func BenchmarkEmitSmallRoomLoops(b *testing.B) {

@@ -48,6 +48,9 @@ type Namespace struct {
 	// is 0: on a many-core machine with few connections, a message would
 	// otherwise wake every idle loop to find nobody there.
 	onLoop [maxCountedLoops]atomic.Int32
+	// roomLoops has, per room, the loops that may have members of it: a
+	// broadcast to rooms visits only those.
+	roomLoops roomLoops
 }
 
 // maxCountedLoops is how many loops Namespace.onLoop counts; a broadcast
@@ -75,6 +78,7 @@ func (n *Namespace) mayHaveSockets(l *engine.Loop) bool {
 // the parent's lock held: Adapter.ForNamespace must not block.
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
 	n := &Namespace{name: name, srv: srv, parent: parent, sockets: idset.New((*Socket).ID)}
+	n.roomLoops.nsp = n
 	n.adapter = srv.cfg.Adapter.ForNamespace(n)
 	if n.adapter == nil {
 		n.adapter = MemoryAdapter{}

@@ -506,15 +506,28 @@ func (s *Socket) Join(rooms ...string) {
 		return
 	}
 	s.nsp.adapter.AddAll(s.ID(), added)
-	s.loop().Post(func() {
-		if !s.Connected() {
-			return
-		}
-		sh := s.nsp.shard(s.loop())
-		for _, r := range added {
-			if sh.Join(s.slot(), r) {
-				s.nsp.srv.stats.rooms.Add(1)
+	l := s.loop()
+	rl := &s.nsp.roomLoops
+	for _, r := range added {
+		rl.joining(l, r) // before the post: a broadcast after Join returns must visit l
+	}
+	l.Post(func() {
+		if s.Connected() {
+			sh := s.nsp.shard(l)
+			for _, r := range added {
+				if sh.Join(s.slot(), r) {
+					s.nsp.srv.stats.rooms.Add(1)
+				}
 			}
+		}
+		// Every joining is matched, joined or not (the socket may be gone).
+		sh := loopStateOf(l).shards[s.nsp]
+		for _, r := range added {
+			size := 0
+			if sh != nil {
+				size = sh.RoomSize(r)
+			}
+			rl.joined(l, r, size)
 		}
 	})
 }
@@ -533,6 +546,7 @@ func (s *Socket) Leave(room string) {
 	s.loop().Post(func() {
 		if s.Connected() && s.nsp.shard(s.loop()).Leave(s.slot(), room) {
 			s.nsp.srv.stats.rooms.Add(-1)
+			s.nsp.roomLoops.emptied(s.loop(), room)
 		}
 	})
 }
@@ -633,9 +647,13 @@ func (s *Socket) onConnect() {
 	early := slices.Clone(s.joined())
 	s.mu.Unlock()
 	for _, r := range early {
+		// Join's own post may have run already and found the socket not
+		// connected: the room's loop mask is set again around this join.
+		s.nsp.roomLoops.joining(s.loop(), r)
 		if sh.Join(s.slot(), r) {
 			s.nsp.srv.stats.rooms.Add(1)
 		}
+		s.nsp.roomLoops.joined(s.loop(), r, sh.RoomSize(r))
 	}
 	if !isMemory(s.nsp.adapter) {
 		s.nsp.adapter.AddAll(s.ID(), []string{s.ID()}) // its own room, as Node's socket.join(socket.id)
@@ -674,7 +692,11 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 	ls := loopStateOf(s.loop())
 	s.nsp.countOnLoop(s.loop(), -1)
 	if sh := ls.shards[s.nsp]; sh != nil {
-		sh.Remove(s.slot(), s.nsp.srv.roomDeleted)
+		l, nsp := s.loop(), s.nsp
+		sh.Remove(s.slot(), func(r string) {
+			nsp.srv.roomDeleted(r)
+			nsp.roomLoops.emptied(l, r)
+		})
 		if sh.Size() == 0 {
 			delete(ls.shards, s.nsp)
 		}
