@@ -161,9 +161,9 @@ func encodeClusterPacket(dst []*engine.Prepared, nsp string, id int64, p Cluster
 }
 
 // deliver counts the broadcast and hands msgs once to every loop that may
-// have recipients (loopMask, and sockets of the namespace); each loop selects its recipients with set
-// algebra and queues the shared bytes for them. It takes over the caller's
-// references.
+// have recipients (loopMask, and sockets of the namespace); each loop
+// selects its recipients with set algebra and queues the shared bytes for
+// them. It takes over the caller's references.
 func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	t.msgs = msgs
 	t.b.nsp.srv.stats.broadcasts.Add(1)
