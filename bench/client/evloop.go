@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,6 +43,11 @@ type Loop struct {
 	// says why. Connections closed by LoopConn.Close or Loop.Close are not
 	// reported.
 	OnClose func(c *LoopConn, err error)
+	// OnTick, with Tick > 0, is called on the loop's thread about every
+	// Tick while Run runs (epoll_wait's timeout: a millisecond's
+	// resolution), for work on a clock: sending at a fixed rate.
+	OnTick func()
+	Tick   time.Duration
 
 	poller // Stop wakes Run through it
 	byFD   []*LoopConn
@@ -163,8 +169,27 @@ func (l *Loop) Run() error {
 			l.reap(c)
 		}
 	}
+	var nextTick time.Time
+	if l.Tick > 0 && l.OnTick != nil {
+		nextTick = time.Now()
+	}
 	for !l.stop.Load() {
-		n, err := unix.EpollWait(l.epfd, l.events, -1)
+		timeout := -1
+		if !nextTick.IsZero() {
+			now := time.Now()
+			if !now.Before(nextTick) {
+				l.OnTick()
+				// A late tick is not made up by a burst of ticks: OnTick
+				// reads the clock itself.
+				nextTick = nextTick.Add(l.Tick)
+				if nextTick.Before(now) {
+					nextTick = now.Add(l.Tick)
+				}
+			}
+			// Round up: a timeout that rounds down to 0 would spin.
+			timeout = int((time.Until(nextTick) + time.Millisecond - 1) / time.Millisecond)
+		}
+		n, err := unix.EpollWait(l.epfd, l.events, timeout)
 		if err != nil {
 			if err == unix.EINTR {
 				continue

@@ -201,3 +201,27 @@ func TestLoopEventsAndClose(t *testing.T) {
 		t.Fatalf("emit on a closed conn: %v", err)
 	}
 }
+
+// TestLoopTick: with Tick set, OnTick runs on the loop about every Tick,
+// with no connection and nothing to read.
+func TestLoopTick(t *testing.T) {
+	l, err := NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks := 0
+	l.Tick = 5 * time.Millisecond
+	l.OnTick = func() { ticks++ }
+	done := make(chan error, 1)
+	go func() { done <- l.Run() }()
+	time.Sleep(200 * time.Millisecond)
+	l.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	// 40 in theory; a loaded machine delays some, never adds any.
+	if ticks < 10 || ticks > 42 {
+		t.Fatalf("%d ticks in 200 ms at one per 5 ms", ticks)
+	}
+}

@@ -84,6 +84,9 @@ func runEcho(ctx context.Context, p Params) (*Result, error) {
 	case EchoLoop:
 		return runEchoLoop(ctx, p)
 	case EchoGoroutines:
+		if p.EchoRate > 0 {
+			return nil, fmt.Errorf("echo: a fixed rate needs the %s driver", EchoLoop)
+		}
 		return runEchoGoroutines(ctx, p)
 	}
 	return nil, fmt.Errorf("echo: unknown driver %q (have %s, %s)", p.EchoDriver, EchoLoop, EchoGoroutines)

@@ -19,17 +19,103 @@ type echoLoop struct {
 	base  time.Time // latencies are time.Since(base) differences
 	ops   int64     // echoes acknowledged in the window
 
+	fixed *fixedRate // nil: closed loops
+
 	measuring atomic.Bool
 	stopping  atomic.Bool
 	inflight  atomic.Int64
 	e         errs
 }
 
-// echoSlot is one connection's loop state: the echo in flight.
+// echoSlot is one connection's loop state: the echo in flight (closed
+// loop), or the echoes in flight in the order sent (fixed rate: a server
+// answers a connection's events in order).
 type echoSlot struct {
 	id      int64 // its ack id
 	sentAt  int64 // ns since base
 	waiting bool
+	queue   []sentEcho // fixed rate
+}
+
+// sentEcho is an echo in flight at a fixed rate.
+type sentEcho struct {
+	id, sentAt int64
+}
+
+// maxQueuedPerConn bounds the echoes in flight on one connection at a
+// fixed rate: a server that falls that far behind is not answering, and
+// the sends it would get are counted as skipped instead.
+const maxQueuedPerConn = 4096
+
+// fixedRate is the fixed-rate state (Params.EchoRate > 0).
+type fixedRate struct {
+	rate    int
+	sent    int64 // echoes sent since the start
+	skipped int64 // echoes not sent: the connection had maxQueuedPerConn in flight
+	next    int   // the connection the next echo goes to (round robin)
+	start   int64 // ns since base
+}
+
+// tick sends the echoes due since the start at the fixed rate (loop's
+// thread, every millisecond): sends come in small bursts, the offered
+// load is exact over any window.
+func (el *echoLoop) tick() {
+	fr := el.fixed
+	if el.stopping.Load() {
+		return
+	}
+	now := int64(time.Since(el.base))
+	due := (now - fr.start) * int64(fr.rate) / int64(time.Second)
+	conns := el.loop.Conns()
+	for ; fr.sent < due; fr.sent++ {
+		var c *client.LoopConn
+		for range conns { // the next open connection
+			if k := conns[fr.next]; !k.Closed() {
+				c = k
+			}
+			fr.next = (fr.next + 1) % len(conns)
+			if c != nil {
+				break
+			}
+		}
+		if c == nil {
+			return
+		}
+		s := &el.conns[c.Index]
+		if len(s.queue) >= maxQueuedPerConn {
+			fr.skipped++
+			continue
+		}
+		id, err := c.EmitAck("echo", echoPayload)
+		if err != nil {
+			continue // the connection failing: onClose counts it
+		}
+		s.queue = append(s.queue, sentEcho{id: id, sentAt: now})
+		el.inflight.Add(1)
+	}
+}
+
+// onFixedAck checks a reply at a fixed rate and records its round trip.
+func (el *echoLoop) onFixedAck(c *client.LoopConn, id int64, args []byte) {
+	now := int64(time.Since(el.base))
+	s := &el.conns[c.Index]
+	if len(s.queue) == 0 || s.queue[0].id != id {
+		el.e.add(fmt.Errorf("echo: ack %d, expected the oldest of %d in flight", id, len(s.queue)))
+		return
+	}
+	sent := s.queue[0]
+	s.queue = s.queue[1:]
+	if len(s.queue) == 0 {
+		s.queue = s.queue[:0:0] // let a drained backlog's array go
+	}
+	if string(args) != string(echoPayload) {
+		el.e.add(fmt.Errorf("echo: reply %q", args))
+	}
+	if el.measuring.Load() {
+		el.hist.Record(now - sent.sentAt)
+		el.ops++
+	}
+	el.done()
 }
 
 // fire sends c's next echo.
@@ -68,10 +154,15 @@ func (el *echoLoop) onAck(c *client.LoopConn, id int64, args []byte) {
 // onClose counts a connection lost during the run.
 func (el *echoLoop) onClose(c *client.LoopConn, err error) {
 	el.e.add(fmt.Errorf("echo: connection %d: %w", c.Index, err))
-	if s := &el.conns[c.Index]; s.waiting {
+	s := &el.conns[c.Index]
+	if s.waiting {
 		s.waiting = false
 		el.done()
 	}
+	for range s.queue {
+		el.done()
+	}
+	s.queue = nil
 }
 
 // done ends one echo; the last one after stopping stops the loop.
@@ -83,7 +174,11 @@ func (el *echoLoop) done() {
 
 // runEchoLoop is runEcho on a client.Loop.
 func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
-	res := &Result{Scenario: "echo", Label: fmt.Sprintf("conns=%d", p.Conns), Params: p, Start: time.Now(),
+	label := fmt.Sprintf("conns=%d", p.Conns)
+	if p.EchoRate > 0 {
+		label += fmt.Sprintf(" rate=%d", p.EchoRate)
+	}
+	res := &Result{Scenario: "echo", Label: label, Params: p, Start: time.Now(),
 		RateUnit: "ops/s", ClientProcs: 1}
 	loop, err := client.NewLoop()
 	if err != nil {
@@ -92,6 +187,10 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 	defer loop.Close()
 	el := &echoLoop{loop: loop, hist: NewHistogram(), base: time.Now()}
 	loop.OnAck, loop.OnClose = el.onAck, el.onClose
+	if p.EchoRate > 0 {
+		el.fixed = &fixedRate{rate: p.EchoRate}
+		loop.OnAck, loop.OnTick, loop.Tick = el.onFixedAck, el.tick, time.Millisecond
+	}
 	dr := dialMany(ctx, &p, p.Conns, 0, func(i int) client.Options {
 		return client.Options{Detached: true}
 	}, nil, &el.e)
@@ -110,8 +209,12 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 		return res, fmt.Errorf("echo: no connection: %v", res.ErrorSamples)
 	}
 	el.conns = make([]echoSlot, len(conns))
-	for _, c := range conns {
-		el.fire(c)
+	if el.fixed != nil {
+		el.fixed.start = int64(time.Since(el.base)) // the first tick sends
+	} else {
+		for _, c := range conns {
+			el.fire(c)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- loop.Run() }()
@@ -139,12 +242,25 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 	if loopErr != nil {
 		el.e.add(loopErr)
 	}
+	fr := el.fixed
+	if fr != nil && fr.skipped > 0 {
+		el.e.add(fmt.Errorf("echo: %d sends skipped: the server fell %d echoes behind on a connection", fr.skipped, maxQueuedPerConn))
+	}
 	res.Ops = el.ops
 	res.Latency = el.hist.Summary()
 	el.e.into(res)
 	res.finish(wall, self, srv)
 	res.machine(m.machine(mach))
 	res.cpuPerOpExtra()
+	if fr != nil {
+		// A server that did not keep up shows here: its rate falls short
+		// of the target (and sends were skipped once it was far behind).
+		if res.Extra == nil {
+			res.Extra = map[string]float64{}
+		}
+		res.Extra["target_rate"] = float64(fr.rate)
+		res.Extra["skipped_sends"] = float64(fr.skipped)
+	}
 	return res, ctx.Err()
 }
 

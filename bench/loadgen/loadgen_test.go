@@ -465,3 +465,51 @@ func TestParseInfo(t *testing.T) {
 		t.Fatalf("since: %+v", d)
 	}
 }
+
+// TestEchoFixedRate: at a fixed rate the generator sends that many echoes
+// per second, whatever the replies, and every reply is counted once.
+func TestEchoFixedRate(t *testing.T) {
+	url := contractServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waitIdle(t, url)
+	r, err := Run(ctx, "echo", Params{URL: url, Conns: 20, EchoRate: 2000, Duration: Duration(time.Second),
+		Warmup: Duration(200 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Label != "conns=20 rate=2000" || r.Errors != 0 || int64(r.Latency.Count) != r.Ops ||
+		r.Extra["target_rate"] != 2000 || r.Extra["skipped_sends"] != 0 {
+		t.Fatalf("label %q, errors %d %v, ops %d, latencies %d, extra %v", r.Label, r.Errors, r.ErrorSamples, r.Ops,
+			r.Latency.Count, r.Extra)
+	}
+	// The window is measured by the generator's clock: allow for a slow
+	// tick at either end, not for a rate that is off.
+	if r.Rate < 1800 || r.Rate > 2200 {
+		t.Fatalf("%.0f echoes/s, want 2000", r.Rate)
+	}
+}
+
+// TestEchoFixedRateServerBehind: a server that never answers is not waited
+// for: the generator goes on sending until a connection holds
+// maxQueuedPerConn echoes, then counts the sends it skips, and the run
+// reports them as errors.
+func TestEchoFixedRateServerBehind(t *testing.T) {
+	srv := riptide.New(riptide.Config{})
+	srv.OnEvent("echo", func(*riptide.Socket, riptide.Args, riptide.Ack) {}) // never acknowledges
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := Run(ctx, "echo", Params{URL: "http://" + srv.Addr().String(), Conns: 1, EchoRate: 10000,
+		Duration: Duration(time.Second), Warmup: Duration(10 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ops != 0 || r.Extra["skipped_sends"] < 1000 || r.Errors == 0 ||
+		!strings.Contains(strings.Join(r.ErrorSamples, " "), "sends skipped") {
+		t.Fatalf("ops %d, extra %v, errors %d %v", r.Ops, r.Extra, r.Errors, r.ErrorSamples)
+	}
+}

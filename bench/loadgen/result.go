@@ -86,6 +86,13 @@ type Params struct {
 	Duration Duration `json:"duration,omitempty"`
 	// Warmup before echo's window (not measured). Default 1s.
 	Warmup Duration `json:"warmup,omitempty"`
+	// EchoRate: echo: 0 runs closed loops (each connection sends its next
+	// echo when the last is acknowledged: the server's capacity at that
+	// concurrency); > 0 sends that many echoes per second in all, spread
+	// over the connections round robin whatever the acknowledgements (open
+	// loop, a connection may have several in flight): the latency of
+	// servers under the same offered load. Loop driver only.
+	EchoRate int `json:"echo_rate,omitempty"`
 	// EchoDriver: echo: how the generator drives its connections, EchoLoop
 	// (one thread, raw epoll: client.Loop) or EchoGoroutines (a reader
 	// goroutine per connection). Default EchoLoop.

@@ -58,6 +58,7 @@ func main() {
 	flag.StringVar(&p.URL, "url", "", "server base URL (default http://127.0.0.1:3000; cluster: the first of -urls)")
 	flag.IntVar(&p.N, "n", 0, "conns: connections; fanout: receivers; churn: churning connections (default 1000; churn 200)")
 	flag.IntVar(&p.Conns, "conns", 0, "echo: connections in closed loop (default 100)")
+	flag.IntVar(&p.EchoRate, "echo-rate", 0, "echo: echoes per second in all, sent on a clock whatever the replies (open loop); 0: closed loops")
 	flag.StringVar(&p.EchoDriver, "echo-driver", "", "echo: loop (one thread, epoll) or goroutines (a reader goroutine per connection) (default loop)")
 	flag.StringVar(&p.HandshakeDriver, "handshake-driver", "", "handshake: loop (one thread, epoll) or goroutines (a goroutine and a Dial per handshake) (default loop)")
 	flag.IntVar(&p.Concurrency, "concurrency", 0, "dials in flight; handshake: loops (default 64; handshake 32)")

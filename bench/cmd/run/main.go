@@ -19,8 +19,8 @@
 //
 // -size small is a smoke of every scenario in seconds (what CI runs);
 // -size full takes the sizes of issue 4 (1k/10k/19k connections, echo at
-// 1/100/1000 connections, fan-out to 1k/10k/19k receivers in 1 and 100
-// rooms) and of issue 6 (cluster fan-out over 2 and 3 nodes, classic and
+// 1/100/1000 connections in closed loop and at 10k and 20k echoes/s over
+// 100, fan-out to 1k/10k/19k receivers in 1 and 100 rooms) and of issue 6 (cluster fan-out over 2 and 3 nodes, classic and
 // sharded, 1k and 10k receivers). -report DIR only rewrites results.md and
 // the charts from DIR's runs.jsonl.
 //
@@ -132,6 +132,7 @@ func configs(size string, scenarios []string) ([]config, error) {
 		add("conns", "n=50", "-n", "50", "-hold", "200ms")
 		add("handshake", "loops=8", "-concurrency", "8", "-duration", "1s")
 		add("echo", "conns=10", "-conns", "10", "-duration", "1s", "-warmup", "200ms")
+		add("echo", "conns=10 rate=500", "-conns", "10", "-echo-rate", "500", "-duration", "1s", "-warmup", "200ms")
 		add("fanout", "recv=50 rooms=1", "-n", "50", "-rooms", "1", "-count", "20", "-idle-timeout", "5s")
 		add("fanout", "recv=50 rooms=5", "-n", "50", "-rooms", "5", "-count", "20", "-idle-timeout", "5s")
 		add("churn", "n=20", "-n", "20", "-rooms", "5", "-duration", "1s")
@@ -155,6 +156,14 @@ func configs(size string, scenarios []string) ([]config, error) {
 		add("handshake", "loops=32", "-concurrency", "32", "-duration", "10s")
 		for _, c := range []int{1, 100, 1000} {
 			add("echo", fmt.Sprintf("conns=%d", c), "-conns", fmt.Sprint(c), "-duration", "10s", "-warmup", "1s")
+		}
+		// The same offered load for every server (open loop: echoes sent
+		// on a clock), at ~40% and ~80% of what Node answers in closed
+		// loop at 100 connections: latency compared at equal load, where
+		// the closed loops compare it at each server's own throughput.
+		for _, r := range []int{10000, 20000} {
+			add("echo", fmt.Sprintf("conns=100 rate=%d", r), "-conns", "100", "-echo-rate", fmt.Sprint(r),
+				"-duration", "10s", "-warmup", "1s")
 		}
 		// Messages per burst: 1M–2M deliveries per run (a few seconds
 		// each), the same for every server.

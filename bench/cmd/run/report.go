@@ -275,7 +275,10 @@ func markdown(runs []Run, aggs []*agg, cmdline string) string {
 How to read: *rate* is the scenario's throughput (connections/s while connecting, handshakes/s, echo
 round trips/s, deliveries/s, churn operations/s). Latencies are in milliseconds: dial time (conns),
 handshake time, echo round trip, server ` + "`ts`" + ` to receipt (fanout: includes the time a message
-waits in the server behind the rest of its burst), one churn operation. *srv µs/op* is the server's
+waits in the server behind the rest of its burst), one churn operation. Echo runs closed loops
+(each connection sends when its last echo is answered: rate is the server's capacity) unless the
+label has *rate=R*: then R echoes/s are sent on a clock whatever the replies (open loop), every
+server gets the same load, and its latency is the comparison. *srv µs/op* is the server's
 user+system CPU (from /proc) per operation; *cores* are CPU seconds per second over the measured
 window. A run is **client-bound** (⚠) when the generator used ≥ 0.9 core: its server figures are
 then lower bounds. *other cores* is the rest of the machine's busy CPU over the window (other
