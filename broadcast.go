@@ -172,7 +172,7 @@ func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	// One task for every loop that may have recipients: a closure per loop
 	// would be an allocation each, per broadcast.
 	for _, l := range loops {
-		if !t.b.nsp.mayHaveSockets(l) || mask != allLoops && mask&loopBit(l) == 0 && l.Index() < maxCountedLoops {
+		if !t.b.visits(l, mask) {
 			continue
 		}
 		for _, p := range t.msgs {
@@ -208,6 +208,26 @@ func (b BroadcastOperator) loopMask() uint64 {
 		}
 	}
 	return mask
+}
+
+// visits reports whether a broadcast whose loopMask is mask must visit l:
+// l has sockets of the namespace, and the target rooms may have members
+// there (loops beyond the masks are always visited).
+func (b BroadcastOperator) visits(l *engine.Loop, mask uint64) bool {
+	return b.nsp.mayHaveSockets(l) &&
+		(mask == allLoops || mask&loopBit(l) != 0 || l.Index() >= maxCountedLoops)
+}
+
+// targetLoops lists the loops a broadcast must visit (see visits).
+func (b BroadcastOperator) targetLoops() []*engine.Loop {
+	mask := b.loopMask()
+	var out []*engine.Loop
+	for _, l := range b.nsp.srv.eng.Loops() {
+		if b.visits(l, mask) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // deliverTask is a broadcast's work on each loop: deliver, then drop the
@@ -316,7 +336,8 @@ func (b BroadcastOperator) EmitWithAck(event string, cb BroadcastAckCallback, ar
 	if err != nil {
 		return err
 	}
-	agg := &ackAggregator{cb: cb, loopsLeft: len(b.nsp.srv.eng.Loops())}
+	loops := b.targetLoops()
+	agg := &ackAggregator{cb: cb, loopsLeft: len(loops)}
 	timeout := b.timeout
 	if b.clustered() {
 		if timeout <= 0 {
@@ -351,7 +372,7 @@ func (b BroadcastOperator) EmitWithAck(event string, cb BroadcastAckCallback, ar
 		agg.check()
 		return nil
 	}
-	b.deliverWithAck(msgs, id, timeout, func(v []any) { agg.reply(v, true) }, func() { agg.reply(nil, false) }, agg.loopDone)
+	b.deliverWithAck(loops, msgs, id, timeout, func(v []any) { agg.reply(v, true) }, func() { agg.reply(nil, false) }, agg.loopDone)
 	return nil
 }
 
@@ -365,9 +386,10 @@ func (b BroadcastOperator) EmitPacketWithAck(p ClusterPacket, onCount func(clien
 	if err != nil {
 		return err
 	}
+	loops := b.targetLoops()
 	var (
 		mu    sync.Mutex
-		left  = len(b.nsp.srv.eng.Loops())
+		left  = len(loops)
 		total int
 	)
 	if left == 0 {
@@ -384,7 +406,7 @@ func (b BroadcastOperator) EmitPacketWithAck(p ClusterPacket, onCount func(clien
 		}
 		onAck(v[0])
 	}
-	b.deliverWithAck(msgs, id, b.timeout, first, nil, func(n int) {
+	b.deliverWithAck(loops, msgs, id, b.timeout, first, nil, func(n int) {
 		mu.Lock()
 		left--
 		total += n
@@ -397,11 +419,11 @@ func (b BroadcastOperator) EmitPacketWithAck(p ClusterPacket, onCount func(clien
 	return nil
 }
 
-// deliverWithAck sends msgs (ack id id) to the selected sockets of every
-// loop, registering a pending ack on each; loopDone reports each loop's
-// count. onErr (may be nil) runs for a socket whose ack failed.
-func (b BroadcastOperator) deliverWithAck(msgs []*engine.Prepared, id int64, timeout time.Duration, onReply func([]any), onErr func(), loopDone func(n int)) {
-	for _, l := range b.nsp.srv.eng.Loops() {
+// deliverWithAck sends msgs (ack id id) to the selected sockets of loops
+// (targetLoops), registering a pending ack on each; loopDone reports each
+// loop's count. onErr (may be nil) runs for a socket whose ack failed.
+func (b BroadcastOperator) deliverWithAck(loops []*engine.Loop, msgs []*engine.Prepared, id int64, timeout time.Duration, onReply func([]any), onErr func(), loopDone func(n int)) {
+	for _, l := range loops {
 		for _, p := range msgs {
 			p.Retain()
 		}

@@ -311,3 +311,46 @@ func TestRoomLoopMaskPendingJoins(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRoomLoopMaskEmitWithAck: a broadcast with acks to a room visits only
+// the loops where it has members, and waits for exactly their replies.
+func TestRoomLoopMaskEmitWithAck(t *testing.T) {
+	const loops = 4
+	srv := roomServer(t, loops, nil)
+	var cls []*wsClient
+	for range 2 * loops {
+		cls = append(cls, dial(srv, ""))
+	}
+	a, b := cls[0], cls[1]
+	if loopOf(t, srv, a) == loopOf(t, srv, b) {
+		t.Fatal("clients 0 and 1 on the same loop: the test wants two")
+	}
+	a.call(t, "join", "pair")
+	b.call(t, "join", "pair")
+	done := make(chan [][]any, 1)
+	err := srv.To("pair").Timeout(5*time.Second).EmitWithAck("ask", func(replies [][]any, err error) {
+		if err != nil {
+			t.Errorf("EmitWithAck: %v", err)
+		}
+		done <- replies
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cl := range []*wsClient{a, b} {
+		p := cl.read() // 42<id>["ask"]
+		id, ok := strings.CutSuffix(strings.TrimPrefix(p, "42"), `["ask"]`)
+		if !ok || id == "" {
+			t.Fatalf("member %d got %q", i, p)
+		}
+		cl.send(fmt.Sprintf(`43%s["ok %d"]`, id, i))
+	}
+	select {
+	case replies := <-done:
+		if len(replies) != 2 {
+			t.Fatalf("replies %v, want the two members'", replies)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no callback")
+	}
+}
