@@ -478,8 +478,17 @@ func charts(dir string, aggs []*agg) error {
 				unit = a.RateUnit
 			}
 		}
+		// A server with no run of the scenario (the ceiling does fan-out
+		// only) gets no bars and no legend entry; colours stay the
+		// server's own across charts.
+		ran := func(server string) bool {
+			return slices.ContainsFunc(aggs, func(a *agg) bool { return a.Scenario == sc && a.Server == server })
+		}
 		var series []barSeries
 		for si, s := range servers {
+			if !ran(s) {
+				continue
+			}
 			vs := make(plotter.Values, len(labels))
 			for i, l := range labels {
 				vs[i] = get(s, l).Rate
@@ -492,6 +501,9 @@ func charts(dir string, aggs []*agg) error {
 		series = series[:0]
 		title, ylabel := sc+": latency (median of p50 and p99)", "ms"
 		for si, s := range servers {
+			if !ran(s) {
+				continue
+			}
 			col := serverColors[si%len(serverColors)]
 			if sc == "conns" {
 				vs := make(plotter.Values, len(labels))
