@@ -57,10 +57,13 @@ type connAux struct {
 
 	parked    bool // a request awaits its answer from a session's loop (s)
 	keepAlive bool
-	fallback  bool   // a Fallback request is in progress
-	enrolled  bool   // hijacked from net/http (ServeHTTP): never kept alive
-	skip      int64  // body bytes of a refused request still to discard
-	extra     []byte // CORS headers for the parked request's answer
+	fallback  bool // a Fallback request is in progress
+	enrolled  bool // hijacked from net/http (ServeHTTP): never kept alive
+	// closeAfterSkip: the connection closes once skip reaches 0 (a refused
+	// request that did not ask for keep-alive: afterRefusal).
+	closeAfterSkip bool
+	skip           int64  // body bytes of a refused request still to discard
+	extra          []byte // CORS headers for the parked request's answer
 	// readAt is when the parked polling GET was read (monoNow): of two
 	// GETs of one session, the one read first is the pending one
 	// (onPollGet).
@@ -218,6 +221,9 @@ func (cn *conn) onTraffic() gnet.Action {
 			n = min(n, a.skip)
 			_, _ = cn.gc.Discard(int(n))
 			a.skip -= n
+			if a.skip == 0 && a.closeAfterSkip {
+				return gnet.Close
+			}
 			continue
 		}
 		buf, _ := cn.gc.Peek(-1)

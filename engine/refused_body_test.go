@@ -57,3 +57,46 @@ func TestRefusedBodyArrivingLater(t *testing.T) {
 		t.Fatalf("handshake after the refused body: %d %q", resp.StatusCode, b)
 	}
 }
+
+// TestRefusedBodyConnectionClose: the same refusal on a request that asked
+// for no keep-alive (Connection: close, as a client with keep-alives
+// disabled sends). The server must not close while the body is still on
+// its way: the client, still writing, would get a reset (a broken pipe)
+// instead of the answer. It drops the rest, then closes.
+func TestRefusedBodyConnectionClose(t *testing.T) {
+	_, base := startServer(t, quietConfig(), newEcho())
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	body := strings.Repeat("x", 100_000)
+	head := "POST /engine.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: x\r\n" +
+		"Connection: close\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 100000\r\n\r\n"
+	if _, err := io.WriteString(c, head+body[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `"code":1`) {
+		t.Fatalf("refused POST: %d %q", resp.StatusCode, b)
+	}
+	// Give a premature close time to reach us, then write the rest.
+	time.Sleep(50 * time.Millisecond)
+	for off := 1000; off < len(body); off += 20_000 {
+		if _, err := io.WriteString(c, body[off:min(off+20_000, len(body))]); err != nil {
+			t.Fatalf("writing the body's rest: %v (the server closed under the client)", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Then the server closes: EOF, not a reset, and nothing more.
+	rest, err := io.ReadAll(br)
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("after the body: %q, %v; want a clean end of stream", rest, err)
+	}
+}
