@@ -179,6 +179,13 @@ func (l *Loop) Run() error {
 			now := time.Now()
 			if !now.Before(nextTick) {
 				l.OnTick()
+				// A connection whose write failed in OnTick is reported
+				// now, not at its next event.
+				for _, c := range l.conns {
+					if c.failure != nil && !c.closed {
+						l.reap(c)
+					}
+				}
 				// A late tick is not made up by a burst of ticks: OnTick
 				// reads the clock itself.
 				nextTick = nextTick.Add(l.Tick)

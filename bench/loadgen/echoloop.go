@@ -44,13 +44,15 @@ type sentEcho struct {
 
 // maxQueuedPerConn bounds the echoes in flight on one connection at a
 // fixed rate: a server that falls that far behind is not answering, and
-// the sends it would get are counted as skipped instead.
-const maxQueuedPerConn = 4096
+// the sends it would get are counted as skipped instead. A variable for
+// the tests.
+var maxQueuedPerConn = 4096
 
 // fixedRate is the fixed-rate state (Params.EchoRate > 0).
 type fixedRate struct {
 	rate    int
-	sent    int64 // echoes sent since the start
+	due     int64 // echoes due since the start (sent or not)
+	sent    int64 // echoes sent
 	skipped int64 // echoes not sent: the connection had maxQueuedPerConn in flight
 	next    int   // the connection the next echo goes to (round robin)
 	start   int64 // ns since base
@@ -67,7 +69,7 @@ func (el *echoLoop) tick() {
 	now := int64(time.Since(el.base))
 	due := (now - fr.start) * int64(fr.rate) / int64(time.Second)
 	conns := el.loop.Conns()
-	for ; fr.sent < due; fr.sent++ {
+	for ; fr.due < due; fr.due++ {
 		var c *client.LoopConn
 		for range conns { // the next open connection
 			if k := conns[fr.next]; !k.Closed() {
@@ -88,9 +90,10 @@ func (el *echoLoop) tick() {
 		}
 		id, err := c.EmitAck("echo", echoPayload)
 		if err != nil {
-			continue // the connection failing: onClose counts it
+			continue // the connection failing: the loop reports it (onClose)
 		}
 		s.queue = append(s.queue, sentEcho{id: id, sentAt: now})
+		fr.sent++
 		el.inflight.Add(1)
 	}
 }
@@ -259,6 +262,7 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 			res.Extra = map[string]float64{}
 		}
 		res.Extra["target_rate"] = float64(fr.rate)
+		res.Extra["sent"] = float64(fr.sent)
 		res.Extra["skipped_sends"] = float64(fr.skipped)
 	}
 	return res, ctx.Err()
