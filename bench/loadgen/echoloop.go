@@ -56,6 +56,9 @@ type fixedRate struct {
 	skipped int64 // echoes not sent: the connection had maxQueuedPerConn in flight
 	next    int   // the connection the next echo goes to (round robin)
 	start   int64 // ns since base
+	// lastTick and maxGap (ns since base, ns): a generator thread that
+	// did not get the CPU for a while sent in bursts, and says so.
+	lastTick, maxGap int64
 }
 
 // tick sends the echoes due since the start at the fixed rate (loop's
@@ -67,6 +70,10 @@ func (el *echoLoop) tick() {
 		return
 	}
 	now := int64(time.Since(el.base))
+	if fr.lastTick != 0 {
+		fr.maxGap = max(fr.maxGap, now-fr.lastTick)
+	}
+	fr.lastTick = now
 	due := (now - fr.start) * int64(fr.rate) / int64(time.Second)
 	conns := el.loop.Conns()
 	for ; fr.due < due; fr.due++ {
@@ -263,6 +270,7 @@ func runEchoLoop(ctx context.Context, p Params) (*Result, error) {
 		}
 		res.Extra["target_rate"] = float64(fr.rate)
 		res.Extra["sent"] = float64(fr.sent)
+		res.Extra["tick_gap_max_ms"] = float64(fr.maxGap) / 1e6
 		res.Extra["skipped_sends"] = float64(fr.skipped)
 	}
 	return res, ctx.Err()
