@@ -12,7 +12,8 @@ import (
 
 // TestFlushOneWritePerTurn: whatever a loop turn queues for a WebSocket
 // leaves in one write, in order: small frames gathered into one buffer
-// (one Write), a backlog over maxGather as one writev, uncopied.
+// (one Write); a backlog over maxGather in writes of at most maxGather,
+// never writev; a frame of maxGather or more as it is, uncopied.
 func TestFlushOneWritePerTurn(t *testing.T) {
 	l, fc, s := newFakeWebSocket(t)
 
@@ -46,9 +47,25 @@ func TestFlushOneWritePerTurn(t *testing.T) {
 		big = append(big, strings.Repeat(string(rune('a'+i%26)), 8<<10))
 	}
 	got := turn(big...)
-	if len(got) != 1 || !got[0].vectored || !bytes.Equal(got[0].b, frames(big...)) {
-		t.Fatalf("a %d KiB backlog: got %d writes (vectored %v), want one writev of every frame in order",
-			len(frames(big...))>>10, len(got), len(got) > 0 && got[0].vectored)
+	var all []byte
+	for _, w := range got {
+		if w.vectored || len(w.b) > maxGather {
+			t.Fatalf("a backlog write of %d bytes (vectored %v), want plain writes of at most %d", len(w.b), w.vectored, maxGather)
+		}
+		all = append(all, w.b...)
+	}
+	want := frames(big...)
+	if len(got) != (len(want)+maxGather-1)/maxGather || !bytes.Equal(all, want) {
+		t.Fatalf("a %d KiB backlog: got %d writes, want %d of every frame in order", len(want)>>10, len(got),
+			(len(want)+maxGather-1)/maxGather)
+	}
+	// A frame as large as the buffer is written as it is, between the
+	// gathered frames before and after it.
+	huge := strings.Repeat("h", maxGather)
+	got = turn("x", huge, "y")
+	if len(got) != 3 || !bytes.Equal(got[0].b, frames("x")) || !bytes.Equal(got[1].b, frames(huge)) ||
+		!bytes.Equal(got[2].b, frames("y")) {
+		t.Fatalf("small, huge, small: got %d writes, want 3 in order", len(got))
 	}
 }
 
