@@ -45,11 +45,12 @@ type Loop struct {
 	dirty      []*Session
 	dirtySpare []*Session
 	// The turn's WebSocket messages, chained per session (Session.wHead),
-	// and the scratch their frames are gathered into for one writev.
+	// the list of a chain's frames handed to another loop (chainFrames),
+	// and the buffer a chain is copied into for its writes (writeChain).
 	wlog      []wentry
 	wtab      []*Prepared // the turn's distinct messages, each retained once
 	iov       [][]byte
-	gather    []byte // flushWS's buffer for one session's small frames
+	gather    []byte
 	rng       *rand.ChaCha8
 	sidCount  uint32
 	slots     []*Session
