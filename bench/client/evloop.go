@@ -193,8 +193,11 @@ func (l *Loop) Run() error {
 					nextTick = now.Add(l.Tick)
 				}
 			}
-			// Round up: a timeout that rounds down to 0 would spin.
-			timeout = int((time.Until(nextTick) + time.Millisecond - 1) / time.Millisecond)
+			// Round up: a timeout that rounds down to 0 would spin. And
+			// never below 0: a tick that outlasted its period leaves
+			// nextTick in the past, and a negative timeout is epoll_wait's
+			// "forever" (the ticks stopped under load until this clamp).
+			timeout = max(0, int((time.Until(nextTick)+time.Millisecond-1)/time.Millisecond))
 		}
 		n, err := unix.EpollWait(l.epfd, l.events, timeout)
 		if err != nil {

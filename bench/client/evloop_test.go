@@ -225,3 +225,32 @@ func TestLoopTick(t *testing.T) {
 		t.Fatalf("%d ticks in 200 ms at one per 5 ms", ticks)
 	}
 }
+
+// TestLoopSlowTick: a tick that outlasts several periods leaves the next
+// one in the past; the loop must go on ticking (a negative epoll_wait
+// timeout would block it until something else woke it).
+func TestLoopSlowTick(t *testing.T) {
+	l, err := NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks := 0
+	l.Tick = time.Millisecond
+	l.OnTick = func() {
+		ticks++
+		if ticks == 1 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.Run() }()
+	time.Sleep(200 * time.Millisecond)
+	l.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if ticks < 10 {
+		t.Fatalf("%d ticks in 200 ms after a slow first one: the loop stopped ticking", ticks)
+	}
+}
