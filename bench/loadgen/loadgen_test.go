@@ -240,7 +240,10 @@ func TestScenarios(t *testing.T) {
 			}
 		}},
 		{"churn", Params{N: 10, Rooms: 3, Duration: short}, func(t *testing.T, r *Result) {
-			if r.ConnsAfter != r.ConnsBefore || r.Extra["bcasts"] == 0 || r.Extra["msgs_received"] == 0 {
+			// A leak leaves more connections after than before; fewer is
+			// waitIdle's own connection, closed just before, that the
+			// server had not yet seen go (it failed CI once so: 2 → 1).
+			if r.ConnsAfter > r.ConnsBefore || r.Extra["bcasts"] == 0 || r.Extra["msgs_received"] == 0 {
 				t.Errorf("churn: conns %d → %d, extra %v", r.ConnsBefore, r.ConnsAfter, r.Extra)
 			}
 		}},
