@@ -202,27 +202,39 @@ func TestLoopEventsAndClose(t *testing.T) {
 	}
 }
 
-// TestLoopTick: with Tick set, OnTick runs on the loop about every Tick,
-// with no connection and nothing to read.
-func TestLoopTick(t *testing.T) {
+// runTicks runs an empty loop with Tick every and OnTick onTick for d and
+// returns how many ticks it ran.
+func runTicks(t *testing.T, every, d time.Duration, onTick func(n int)) int {
+	t.Helper()
 	l, err := NewLoop()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ticks := 0
-	l.Tick = 5 * time.Millisecond
-	l.OnTick = func() { ticks++ }
+	l.Tick = every
+	l.OnTick = func() {
+		ticks++
+		if onTick != nil {
+			onTick(ticks)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- l.Run() }()
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(d)
 	l.Stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
+	return ticks
+}
+
+// TestLoopTick: with Tick set, OnTick runs on the loop about every Tick,
+// with no connection and nothing to read.
+func TestLoopTick(t *testing.T) {
 	// 40 in theory; a loaded machine delays some, never adds any.
-	if ticks < 10 || ticks > 42 {
-		t.Fatalf("%d ticks in 200 ms at one per 5 ms", ticks)
+	if n := runTicks(t, 5*time.Millisecond, 200*time.Millisecond, nil); n < 10 || n > 42 {
+		t.Fatalf("%d ticks in 200 ms at one per 5 ms", n)
 	}
 }
 
@@ -230,27 +242,12 @@ func TestLoopTick(t *testing.T) {
 // one in the past; the loop must go on ticking (a negative epoll_wait
 // timeout would block it until something else woke it).
 func TestLoopSlowTick(t *testing.T) {
-	l, err := NewLoop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ticks := 0
-	l.Tick = time.Millisecond
-	l.OnTick = func() {
-		ticks++
-		if ticks == 1 {
+	n := runTicks(t, time.Millisecond, 200*time.Millisecond, func(n int) {
+		if n == 1 {
 			time.Sleep(5 * time.Millisecond)
 		}
-	}
-	done := make(chan error, 1)
-	go func() { done <- l.Run() }()
-	time.Sleep(200 * time.Millisecond)
-	l.Stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
-	if ticks < 10 {
-		t.Fatalf("%d ticks in 200 ms after a slow first one: the loop stopped ticking", ticks)
+	})
+	if n < 10 {
+		t.Fatalf("%d ticks in 200 ms after a slow first one: the loop stopped ticking", n)
 	}
 }
