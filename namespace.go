@@ -302,6 +302,15 @@ func (n *Namespace) shard(l *engine.Loop) *room.Shard {
 	return sh
 }
 
+// roomSize is the number of members room has on l's shard (0 without a
+// shard). Loop-only.
+func (n *Namespace) roomSize(l *engine.Loop, room string) int {
+	if sh := loopStateOf(l).shards[n]; sh != nil {
+		return sh.RoomSize(room)
+	}
+	return 0
+}
+
 // loopState is the Socket.IO layer's per-loop state: a room shard per
 // namespace and scratch space for broadcasts. Loop-only.
 type loopState struct {

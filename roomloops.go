@@ -122,15 +122,8 @@ func (rl *roomLoops) emptied(l *engine.Loop, room string) {
 	rl.mu.Unlock()
 }
 
-// recheck is emptied for a loop that was marked stale, if its shard still
-// has no member of room. Loop-only (l's).
-func (rl *roomLoops) recheck(l *engine.Loop, room string, size int) {
-	if size == 0 {
-		rl.emptied(l, room)
-	}
-}
-
-// postRechecks asks the loops in mask to look at their shard of room again.
+// postRechecks asks the loops in mask to look at their shard of room
+// again: each that still has no member of it is emptied.
 func (rl *roomLoops) postRechecks(room string, mask uint64) {
 	nsp := rl.nsp
 	for _, l := range nsp.srv.eng.Loops() {
@@ -138,11 +131,9 @@ func (rl *roomLoops) postRechecks(room string, mask uint64) {
 			continue
 		}
 		l.Post(func() {
-			size := 0
-			if sh := loopStateOf(l).shards[nsp]; sh != nil {
-				size = sh.RoomSize(room)
+			if nsp.roomSize(l, room) == 0 {
+				rl.emptied(l, room)
 			}
-			rl.recheck(l, room, size)
 		})
 	}
 }

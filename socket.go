@@ -521,13 +521,8 @@ func (s *Socket) Join(rooms ...string) {
 			}
 		}
 		// Every joining is matched, joined or not (the socket may be gone).
-		sh := loopStateOf(l).shards[s.nsp]
 		for _, r := range added {
-			size := 0
-			if sh != nil {
-				size = sh.RoomSize(r)
-			}
-			rl.joined(l, r, size)
+			rl.joined(l, r, s.nsp.roomSize(l, r))
 		}
 	})
 }
