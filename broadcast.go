@@ -315,13 +315,18 @@ func (b BroadcastOperator) selector(l *engine.Loop, ls *loopState) room.Selector
 }
 
 // BroadcastAckCallback receives one reply per recipient that answered
-// (each reply's decoded arguments), and ErrAckTimeout if some did not answer
-// in time.
+// (each reply's decoded arguments), and an error if some did not:
+// ErrAckTimeout if the Timeout expired first, ErrDisconnected if every
+// recipient answered or disconnected before it and some disconnected.
 type BroadcastAckCallback func(replies [][]any, err error)
 
 // EmitWithAck emits to every selected socket and calls cb once with every
 // acknowledgement, when all have arrived or the Timeout expires (with
-// ErrAckTimeout and the replies so far). cb may run on any goroutine.
+// ErrAckTimeout and the replies so far). A recipient that disconnects
+// before it answers will never answer: once the others have, cb runs
+// with their replies and ErrDisconnected, without waiting for the
+// Timeout (Node's server waits and reports a timeout). cb may run on any
+// goroutine.
 //
 // In a cluster, every node reports how many clients it reached and then
 // their replies; a reply from another node holds the first argument of
@@ -480,7 +485,8 @@ type ackAggregator struct {
 	remoteExpected int // other nodes to hear from; -1 until known
 	remoteSeen     int
 	expected       int
-	got            int
+	got            int // replies and failures
+	failed         int // recipients that disconnected before answering
 	replies        [][]any
 	done           bool
 }
@@ -513,19 +519,25 @@ func (a *ackAggregator) reply(v []any, ok bool) {
 	a.got++
 	if ok {
 		a.replies = append(a.replies, v)
+	} else {
+		a.failed++
 	}
 	a.mu.Unlock()
 	a.check()
 }
 
 // check finishes once every loop and every other node has reported and
-// every reply it announced has arrived.
+// every recipient they announced has answered or disconnected.
 func (a *ackAggregator) check() {
 	a.mu.Lock()
 	ready := a.loopsLeft == 0 && a.remoteExpected >= 0 && a.remoteSeen >= a.remoteExpected && a.got >= a.expected
+	var err error
+	if a.failed > 0 {
+		err = ErrDisconnected
+	}
 	a.mu.Unlock()
 	if ready {
-		a.finish(nil)
+		a.finish(err)
 	}
 }
 
