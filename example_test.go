@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -43,6 +44,9 @@ func dialQuery(srv *riptide.Server, query string) *wsClient {
 		cl.r = io.MultiReader(br, c)
 	}
 	cl.read() // the Engine.IO open packet
+	if t, ok := testOf.Load(srv); ok {
+		t.(testing.TB).Cleanup(func() { _ = cl.c.Close() })
+	}
 	return cl
 }
 

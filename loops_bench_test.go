@@ -45,10 +45,7 @@ func benchEmitSmallRoom(b *testing.B, loops int, idle bool) {
 		}
 		connected <- struct{}{}
 	})
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	serve(b, srv)
 	n := 2
 	if idle {
 		n += 2 * loops // connections are dealt round-robin: every loop gets some
@@ -93,10 +90,7 @@ func TestBroadcastReachesSocketsOnEveryLoop(t *testing.T) {
 	const loops, clients = 4, 9
 	srv := riptide.New(riptide.Config{})
 	srv.Engine().NumLoops = loops
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	serve(t, srv)
 	seq := 0
 	check := func(live []*wsClient) {
 		t.Helper()

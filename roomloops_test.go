@@ -32,10 +32,7 @@ func roomServer(t *testing.T, loops int, cfg func(*riptide.Server)) *riptide.Ser
 	if cfg != nil {
 		cfg(srv)
 	}
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	serve(t, srv)
 	return srv
 }
 
