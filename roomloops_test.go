@@ -351,3 +351,46 @@ func TestRoomLoopMaskEmitWithAck(t *testing.T) {
 		t.Fatal("no callback")
 	}
 }
+
+// TestConcurrentEmitsPooledTasks: broadcasts share pooled tasks, so a task
+// reused while a loop still ran it would hand that loop another room's
+// message. Four goroutines emit to four rooms at once on four loops; every
+// member must get exactly its room's messages, in order.
+func TestConcurrentEmitsPooledTasks(t *testing.T) {
+	const rooms, perRoom, msgs = 4, 3, 300
+	srv := roomServer(t, 4, nil)
+	members := make([][]*wsClient, rooms)
+	for r := range rooms {
+		for range perRoom {
+			cl := dial(srv, "")
+			if got := cl.call(t, "join", fmt.Sprint("r", r)); got != "431[]" {
+				t.Fatalf("join ack %q", got)
+			}
+			members[r] = append(members[r], cl)
+		}
+	}
+	var wg sync.WaitGroup
+	for r := range rooms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			op := srv.To(fmt.Sprint("r", r))
+			for i := range msgs {
+				if err := op.Emit("m", fmt.Sprintf("r%d-%d", r, i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for r, cls := range members {
+		for _, cl := range cls {
+			for i := range msgs {
+				if got, want := cl.read(), fmt.Sprintf(`42["m","r%d-%d"]`, r, i); got != want {
+					t.Fatalf("a member of r%d got %q, want %q", r, got, want)
+				}
+			}
+		}
+	}
+	wg.Wait()
+}
