@@ -17,7 +17,8 @@ func (e *ConnectError) Error() string { return e.Message }
 var (
 	// ErrAckTimeout: no acknowledgement arrived within the Timeout.
 	ErrAckTimeout = errors.New("riptide: operation has timed out")
-	// ErrDisconnected: the socket disconnected before it acknowledged.
+	// ErrDisconnected: the socket (for a broadcast, some recipient)
+	// disconnected before it acknowledged.
 	ErrDisconnected = errors.New("riptide: socket disconnected")
 	// ErrReservedEvent: the event name is reserved (connect, disconnect...).
 	ErrReservedEvent = errors.New("riptide: reserved event name")
