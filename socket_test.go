@@ -2,6 +2,7 @@ package riptide_test
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,18 +59,26 @@ func TestBroadcastWithAckCollectsEveryReply(t *testing.T) {
 		err     error
 	}
 	done := make(chan result, 1)
-	err := srv.Timeout(2*time.Second).EmitWithAck("question", func(replies [][]any, err error) {
-		done <- result{replies, err}
-	}, 1)
-	if err != nil {
-		t.Fatal(err)
+	// ask broadcasts question n with acks and returns its ack id, once both
+	// clients got the same packet (encoded once, one ack id).
+	ask := func(timeout time.Duration, n int) string {
+		t.Helper()
+		err := srv.Timeout(timeout).EmitWithAck("question", func(replies [][]any, err error) {
+			done <- result{replies, err}
+		}, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pa, pb := a.read(), b.read()
+		q := fmt.Sprintf(`["question",%d]`, n)
+		if pa != pb || !strings.HasPrefix(pa, "42") || !strings.HasSuffix(pa, q) {
+			t.Fatalf("got %q and %q", pa, pb)
+		}
+		return strings.TrimSuffix(strings.TrimPrefix(pa, "42"), q)
 	}
-	// Both clients get the same packet (encoded once, one ack id) and answer.
-	pa, pb := a.read(), b.read()
-	if pa != pb || !strings.HasPrefix(pa, "42") || !strings.HasSuffix(pa, `["question",1]`) {
-		t.Fatalf("got %q and %q", pa, pb)
-	}
-	id := strings.TrimSuffix(strings.TrimPrefix(pa, "42"), `["question",1]`)
+
+	// Both answer.
+	id := ask(2*time.Second, 1)
 	a.send("43" + id + `["a"]`)
 	b.send("43" + id + `["b"]`)
 	r := <-done
@@ -78,17 +87,7 @@ func TestBroadcastWithAckCollectsEveryReply(t *testing.T) {
 	}
 
 	// One client that never answers: the timeout reports the replies so far.
-	err = srv.Timeout(200*time.Millisecond).EmitWithAck("question", func(replies [][]any, err error) {
-		done <- result{replies, err}
-	}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pa, pb = a.read(), b.read()
-	if pa != pb || !strings.HasSuffix(pa, `["question",2]`) {
-		t.Fatalf("got %q and %q", pa, pb)
-	}
-	id = strings.TrimSuffix(strings.TrimPrefix(pa, "42"), `["question",2]`)
+	id = ask(200*time.Millisecond, 2)
 	a.send("43" + id + `["a"]`)
 	r = <-done
 	if !errors.Is(r.err, riptide.ErrAckTimeout) || len(r.replies) != 1 {
@@ -98,17 +97,7 @@ func TestBroadcastWithAckCollectsEveryReply(t *testing.T) {
 	// One client that disconnects instead of answering: it never will, so
 	// the callback runs once a has answered, long before the timeout.
 	start := time.Now()
-	err = srv.Timeout(time.Minute).EmitWithAck("question", func(replies [][]any, err error) {
-		done <- result{replies, err}
-	}, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pa, pb = a.read(), b.read()
-	if pa != pb || !strings.HasSuffix(pa, `["question",3]`) {
-		t.Fatalf("got %q and %q", pa, pb)
-	}
-	id = strings.TrimSuffix(strings.TrimPrefix(pa, "42"), `["question",3]`)
+	id = ask(time.Minute, 3)
 	_ = b.c.Close()
 	a.send("43" + id + `["a"]`)
 	r = <-done
