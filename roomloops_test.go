@@ -370,6 +370,7 @@ func TestConcurrentEmitsPooledTasks(t *testing.T) {
 		}
 	}
 	var wg sync.WaitGroup
+	defer wg.Wait() // no emitter outlives the test, even one that failed
 	for r := range rooms {
 		wg.Add(1)
 		go func() {
@@ -392,5 +393,4 @@ func TestConcurrentEmitsPooledTasks(t *testing.T) {
 			}
 		}
 	}
-	wg.Wait()
 }
