@@ -165,7 +165,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 			status = 403
 		}
 		cn.respondJSONError(status, code, codeMessages[code])
-		return head + bodyLen(req), cn.afterRefusal(head+bodyLen(req), len(buf))
+		return cn.afterRefusal(head+bodyLen(req), len(buf))
 	}
 
 	if !ep.transportOK(transport) {
@@ -204,7 +204,7 @@ func (ep *Endpoint) serve(cn *conn, buf []byte, req *http1.Request) (int, gnet.A
 			return ep.takePost(cn, buf, req, s)
 		default:
 			cn.writeSimple(500, true)
-			return head + bodyLen(req), cn.afterRefusal(head+bodyLen(req), len(buf))
+			return cn.afterRefusal(head+bodyLen(req), len(buf))
 		}
 	}
 
@@ -276,21 +276,21 @@ func (cn *conn) afterResponse() gnet.Action {
 }
 
 // afterRefusal is afterResponse for an answer given before the request's
-// body was read: consumed counts the whole request, have what of it has
-// arrived. A connection that is not kept alive must not close while the
+// body was read: consumed counts the whole request (returned, as serve
+// does), have what of it has arrived. A connection that is not kept alive must not close while the
 // client is still writing the body: the kernel would reset it under the
 // client, which then sees a broken pipe instead of the answer. It drops
 // the rest as it arrives (at most maxDrainBody; past that, closing at once
 // is the lesser cost) and closes after.
-func (cn *conn) afterRefusal(consumed, have int) gnet.Action {
+func (cn *conn) afterRefusal(consumed, have int) (int, gnet.Action) {
 	if cn.aux.keepAlive {
-		return gnet.None
+		return consumed, gnet.None
 	}
 	if rest := consumed - have; rest <= 0 || rest > maxDrainBody {
-		return gnet.Close
+		return consumed, gnet.Close
 	}
 	cn.aux.closeAfterSkip = true
-	return gnet.None
+	return consumed, gnet.None
 }
 
 // maxDrainBody is the most of a refused request's body a connection that
@@ -310,7 +310,7 @@ func (ep *Endpoint) takePost(cn *conn, buf []byte, req *http1.Request, s *Sessio
 		// PROTOCOL.md §5 (E22): binary POST bodies are not v4.
 		cn.writeSimple(400, true)
 		s.loop.post(op{kind: opClose, s: s, reason: "transport error"})
-		return req.HeadLen + bodyLen(req), cn.afterRefusal(req.HeadLen+bodyLen(req), len(buf))
+		return cn.afterRefusal(req.HeadLen+bodyLen(req), len(buf))
 	}
 	var body []byte
 	consumed := req.HeadLen
@@ -343,7 +343,7 @@ func (ep *Endpoint) takePost(cn *conn, buf []byte, req *http1.Request, s *Sessio
 			cn.writeSimple(413, true)
 			// The body counts as consumed: what has not arrived yet is
 			// discarded as it comes (onTraffic).
-			return req.HeadLen + bodyLen(req), cn.afterRefusal(req.HeadLen+bodyLen(req), len(buf))
+			return cn.afterRefusal(req.HeadLen+bodyLen(req), len(buf))
 		}
 		cl := bodyLen(req)
 		if len(buf) < req.HeadLen+cl {
