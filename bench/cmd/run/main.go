@@ -217,7 +217,7 @@ func main() {
 		report    = flag.String("report", "", "only rewrite results.md and the charts from DIR/runs.jsonl")
 		profile   = flag.Bool("profile", false, "write a CPU profile of each riptide server run under bench/results/tmp/prof")
 		runTO     = flag.Duration("run-timeout", 15*time.Minute, "abort one run after this long")
-		loops     = flag.Int("riptide-loops", 0, "event loops of the riptide server (0: its default, one per core)")
+		loops     = flag.Int("riptide-loops", -1, "event loops of the riptide server: -1 half the machine's cores, at least one (the generator needs the rest); 0 the server's own default, one per core")
 	)
 	flag.Parse()
 	if *report != "" {
@@ -250,8 +250,11 @@ func main() {
 	defer stop()
 
 	tmp := filepath.Join(root, "bench", "results", "tmp")
-	if *loops < 0 {
-		fatal(fmt.Errorf("-riptide-loops must be >= 0"))
+	if *loops < -1 {
+		fatal(fmt.Errorf("-riptide-loops must be >= -1"))
+	}
+	if *loops == -1 {
+		*loops = halfTheCores(runtime.NumCPU())
 	}
 	b := &bench{root: root, tmp: tmp, profile: *profile, runTimeout: *runTO, machine: machine(),
 		drainTimeWait: *size == "full", riptideLoops: *loops}
@@ -352,6 +355,17 @@ type bench struct {
 	drainTimeWait bool
 	// riptideLoops, when > 0, is the riptide server's -loops.
 	riptideLoops int
+}
+
+// halfTheCores is the riptide server's loop count unless -riptide-loops
+// says otherwise: the generator runs on the same machine and needs about
+// as much CPU as the server, so the server gets a loop per core of its
+// half. A loop per core (the server's default, right on a machine of its
+// own) makes the loops time-slice with the generator: on 2 cores that
+// doubled the closed-loop echo p99 (bench/results/2026-11-28-loops).
+// Node's server is one thread whatever the machine.
+func halfTheCores(cores int) int {
+	return max(1, cores/2)
 }
 
 // maxTimeWait is how many TIME_WAIT sockets a handshake run may start with.

@@ -16,3 +16,14 @@ func TestParseTimeWait(t *testing.T) {
 		t.Errorf("timeWait: %d: /proc/net/sockstat unreadable", n)
 	}
 }
+
+// TestHalfTheCores: the riptide server's default loops in a comparison
+// leave half the machine to the generator, and never drop to zero (the
+// server's own "one per core").
+func TestHalfTheCores(t *testing.T) {
+	for cores, want := range map[int]int{1: 1, 2: 1, 3: 1, 4: 2, 8: 4, 64: 32} {
+		if got := halfTheCores(cores); got != want {
+			t.Errorf("halfTheCores(%d) = %d, want %d", cores, got, want)
+		}
+	}
+}
