@@ -209,6 +209,14 @@ func (h *localHandle) start() error {
 		return nil
 	case err := <-h.resultCh:
 		h.resultCh <- err
+		// A quick shard (conns: close and return) may have started and
+		// ended before this select ran; with both ready, select picks
+		// either.
+		select {
+		case <-h.startedCh:
+			return nil
+		default:
+		}
 		if err == nil {
 			return errors.New("loadgen: shard ended before it started")
 		}
