@@ -35,7 +35,8 @@ type serverStats struct {
 	broadcasts    atomic.Uint64 // from the emitting goroutines
 	connectErrors atomic.Uint64
 	rooms         atomic.Int64
-	_             [40]byte
+	merged        atomic.Uint64 // broadcasts that joined a queued task (deliverTask.merge)
+	_             [32]byte
 	stripes       [statStripes]loopStats
 }
 
