@@ -296,7 +296,15 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 	if m.Rooms < 1 || m.Rooms > 2 { // "r" on one or both loops
 		t.Errorf("Rooms %d", m.Rooms)
 	}
-	if m.MessagesOut-m0.MessagesOut < 20 { // 10 acks + 10 deliveries (+ pings)
+	// 10 acks + 10 deliveries (+ pings). MessagesOut is published as each
+	// loop's turn ends, which may come after the client has read what the
+	// turn wrote: wait for it (a preempted loop failed this once).
+	deadline := time.Now().Add(5 * time.Second)
+	for m.MessagesOut-m0.MessagesOut < 20 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		m = srv.Metrics()
+	}
+	if m.MessagesOut-m0.MessagesOut < 20 {
 		t.Errorf("MessagesOut grew by %d", m.MessagesOut-m0.MessagesOut)
 	}
 }
