@@ -181,7 +181,7 @@ func (l *Loop) PostTask(t Task) { l.post(op{kind: opTask, task: t}) }
 
 // MergeIntoTail offers more work to a task already queued instead of
 // posting another: if every loop in loops (distinct, in Index order, at
-// most 8) ends its queue with one same task, merge is called
+// most maxMergeLoops) ends its queue with one same task, merge is called
 // with it once, under all their locks, and its true means the task took
 // the work: nothing is to be posted, and MergeIntoTail returns true. A
 // loop takes its whole queue at once under its lock, so a task still
