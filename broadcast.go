@@ -81,7 +81,6 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 	if b.clustered() {
 		b.nsp.adapter.Broadcast(clusterPacket(msgs), b.options())
 	}
-	t.mergeable = !b.volatile
 	t.deliver(msgs)
 	return nil
 }
@@ -170,99 +169,26 @@ func encodeClusterPacket(dst []*engine.Prepared, nsp string, id int64, p Cluster
 // them, and the task.
 func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	t.msgs = msgs
-	t.emits = 1
 	t.refs.Store(1) // the poster's, until it has posted to every loop
 	t.b.nsp.srv.stats.broadcasts.Add(1)
 	loops := t.b.nsp.srv.eng.Loops()
 	mask := t.b.loopMask()
-	if t.mergeable && t.merge(loops, mask, msgs) {
-		return
-	}
 	// One task for every loop that may have recipients: a closure per loop
-	// would be an allocation each, per broadcast. From the first post on,
-	// t.msgs may grow under the loops' locks (merge): this goroutine reads
-	// its own msgs only.
+	// would be an allocation each, per broadcast.
 	for _, l := range loops {
 		if !t.b.visits(l, mask) {
 			continue
 		}
-		for _, p := range msgs {
+		for _, p := range t.msgs {
 			p.Retain()
 		}
 		t.refs.Add(1)
 		l.PostTask(t)
 	}
-	for _, p := range msgs {
+	for _, p := range t.msgs {
 		p.Release()
 	}
 	t.unref()
-}
-
-// Merging consecutive broadcasts. A goroutine that emits many messages to
-// the same rooms (a burst to each of many small rooms, a ticker per room)
-// pays, per Emit, for a task, a post to each loop and, on each loop, a
-// room selection; when the previous Emit's task is still queued, last, on
-// exactly the loops this one goes to, and targets the same rooms, this
-// message joins it instead: the loops select once for both and run them
-// in the order emitted. Nothing waits for a merge: a task is run when its
-// loop takes its queue, as it would have been. Only plain Emits merge
-// (single-message ones join; volatile and acknowledged broadcasts do not),
-// at most maxMergedEmits per task.
-const maxMergedEmits = 64
-
-// merge offers this broadcast's message (msgs, one Emit's) to the task
-// queued last on its loops (see maxMergedEmits), and reports whether it
-// was taken; if so t is freed.
-func (t *deliverTask) merge(loops []*engine.Loop, mask uint64, msgs []*engine.Prepared) bool {
-	if len(msgs) != 1 {
-		return false
-	}
-	var buf [8]*engine.Loop
-	targets := buf[:0]
-	var set uint64
-	for _, l := range loops {
-		if !t.b.visits(l, mask) {
-			continue
-		}
-		if len(targets) == len(buf) || l.Index() >= 64 {
-			return false
-		}
-		targets = append(targets, l)
-		set |= 1 << l.Index()
-	}
-	t.loopSet = set
-	m := msgs[0]
-	taken := engine.MergeIntoTail(targets, func(tail engine.Task) bool {
-		t0, ok := tail.(*deliverTask)
-		if !ok || !t0.mergeable || t0.loopSet != set || t0.emits >= maxMergedEmits || !sameTarget(t0.b, t.b) {
-			return false
-		}
-		if len(t0.msgs) == 1 && &t0.msgs[0] == &t0.one[0] {
-			t0.more = append(t0.more[:0], t0.msgs[0])
-			t0.msgs = t0.more
-		}
-		for range targets {
-			m.Retain() // each loop releases its reference once it ran t0
-		}
-		t0.msgs = append(t0.msgs, m)
-		t0.more = t0.msgs
-		t0.emits++
-		return true
-	})
-	if !taken {
-		return false
-	}
-	m.Release() // the poster's
-	t.b.nsp.srv.stats.merged.Add(1)
-	t.free()
-	return true
-}
-
-// sameTarget reports whether a and b select the same sockets the same way
-// (rooms compared in order: a union in another order is not merged).
-func sameTarget(a, b BroadcastOperator) bool {
-	return a.nsp == b.nsp && a.volatile == b.volatile && a.local == b.local && a.timeout == b.timeout &&
-		slices.Equal(a.rooms, b.rooms) && slices.Equal(a.except, b.except)
 }
 
 // allLoops is loopMask's answer for a broadcast with no room: every loop
@@ -319,14 +245,6 @@ type deliverTask struct {
 	b    BroadcastOperator
 	msgs []*engine.Prepared
 	one  [1]*engine.Prepared
-	// more holds a merged task's messages (its capacity stays with the
-	// task in the pool); emits counts the broadcasts in msgs.
-	more  []*engine.Prepared
-	emits int
-	// mergeable: a plain Emit's task, which later ones may join while it
-	// is queued on exactly the loops in loopSet (bits by Index).
-	mergeable bool
-	loopSet   uint64
 	// refs counts the loops that have yet to run the task, plus one for
 	// the poster until it has posted to all: the last one out pools it.
 	refs atomic.Int32
@@ -355,16 +273,11 @@ func (t *deliverTask) free() {
 	t.b = BroadcastOperator{}
 	t.msgs = nil
 	t.one[0] = nil
-	clear(t.more)
-	t.more = t.more[:0]
-	t.emits = 0
-	t.mergeable = false
-	t.loopSet = 0
 	deliverTasks.Put(t)
 }
 
 func (t *deliverTask) RunOn(l *engine.Loop) {
-	t.b.deliverOnLoop(l, t.msgs, uint64(t.emits), nil)
+	t.b.deliverOnLoop(l, t.msgs, nil)
 	for _, p := range t.msgs {
 		p.Release()
 	}
@@ -373,7 +286,7 @@ func (t *deliverTask) RunOn(l *engine.Loop) {
 
 // deliverOnLoop writes msgs to the selected sessions of one loop. It
 // allocates nothing per recipient. Loop-only.
-func (b BroadcastOperator) deliverOnLoop(l *engine.Loop, msgs []*engine.Prepared, emits uint64, onLoop func(*engine.Loop, *engine.Session)) {
+func (b BroadcastOperator) deliverOnLoop(l *engine.Loop, msgs []*engine.Prepared, onLoop func(*engine.Loop, *engine.Session)) {
 	ls := loopStateOf(l)
 	sh := ls.shards[b.nsp]
 	if sh == nil {
@@ -399,9 +312,9 @@ func (b BroadcastOperator) deliverOnLoop(l *engine.Loop, msgs []*engine.Prepared
 			s.Write(p)
 		}
 	}
-	// One atomic add per loop and task, not per recipient.
+	// One atomic add per loop and broadcast, not per recipient.
 	stats := b.nsp.srv.stats.perLoop(l)
-	stats.recipients.Add(sent * emits)
+	stats.recipients.Add(sent)
 	if dropped > 0 {
 		stats.volatileDrops.Add(dropped)
 	}
@@ -558,7 +471,7 @@ func (b BroadcastOperator) deliverWithAck(loops []*engine.Loop, msgs []*engine.P
 		}
 		l.Post(func() {
 			n := 0
-			b.deliverOnLoop(l, msgs, 1, func(l *engine.Loop, sess *engine.Session) {
+			b.deliverOnLoop(l, msgs, func(l *engine.Loop, sess *engine.Session) {
 				c, ok := sess.Data.(*client)
 				if !ok {
 					return

@@ -41,7 +41,7 @@ func broadcastOnce(b BroadcastOperator, l *engine.Loop) {
 	if err != nil {
 		panic(err)
 	}
-	l.Run(func() { b.deliverOnLoop(l, msgs, 1, nil) })
+	l.Run(func() { b.deliverOnLoop(l, msgs, nil) })
 	for _, p := range msgs {
 		p.Release()
 	}

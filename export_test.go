@@ -7,10 +7,6 @@ import (
 
 // Internals for the external tests (package riptide_test).
 
-// MergedEmits counts the broadcasts that joined the task of an earlier
-// one still queued (deliverTask.merge).
-func MergedEmits(srv *Server) uint64 { return srv.stats.merged.Load() }
-
 // LoopIndex is the index of the event loop s lives on.
 func LoopIndex(s *Socket) int { return s.loop().Index() }
 

@@ -35,8 +35,7 @@ type serverStats struct {
 	broadcasts    atomic.Uint64 // from the emitting goroutines
 	connectErrors atomic.Uint64
 	rooms         atomic.Int64
-	merged        atomic.Uint64 // broadcasts that joined a queued task (deliverTask.merge)
-	_             [32]byte
+	_             [40]byte
 	stripes       [statStripes]loopStats
 }
 

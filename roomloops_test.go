@@ -3,7 +3,6 @@ package riptide_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -393,99 +392,5 @@ func TestConcurrentEmitsPooledTasks(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-// TestEmitMergesKeepOrder: consecutive emits to the same rooms share a
-// queued task (merge), and nothing overtakes anything: a socket in both
-// rooms gets every message in the order emitted, a socket in one room its
-// room's, from emitters on a loop (whose posts queue until its callback
-// returns, so merges happen) and from a goroutine, on 1 and 2 loops.
-func TestEmitMergesKeepOrder(t *testing.T) {
-	for _, loops := range []int{1, 2} {
-		t.Run(fmt.Sprint("loops=", loops), func(t *testing.T) {
-			const n = 600
-			// Runs of 3 messages to one room, then 3 to the other; every
-			// seventh to both (a different target: it merges with neither).
-			target := func(i int) []string {
-				switch {
-				case i%7 == 6:
-					return []string{"a", "b"}
-				case (i/3)%2 == 0:
-					return []string{"a"}
-				default:
-					return []string{"b"}
-				}
-			}
-			emitAll := func(nsp *riptide.Namespace, tag string) {
-				for i := range n {
-					if err := nsp.To(target(i)...).Emit("m", fmt.Sprintf("%s%d", tag, i)); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			}
-			srv := roomServer(t, loops, func(s *riptide.Server) {
-				s.OnEvent("burst", func(sock *riptide.Socket, _ riptide.Args, ack riptide.Ack) {
-					emitAll(sock.Namespace(), "l")
-					ack()
-				})
-			})
-			both, onlyA, onlyB := dial(srv, ""), dial(srv, ""), dial(srv, "")
-			for _, j := range []struct {
-				cl    *wsClient
-				rooms []string
-			}{{both, []string{"a", "b"}}, {onlyA, []string{"a"}}, {onlyB, []string{"b"}}} {
-				for _, r := range j.rooms {
-					if got := j.cl.call(t, "join", r); got != "431[]" {
-						t.Fatalf("join ack %q", got)
-					}
-				}
-			}
-			// check reads every socket's messages; acked's stream also
-			// holds the burst's ack, wherever it falls (a handler's ack is
-			// written at once, its broadcasts when its callback returns).
-			check := func(tag string, acked *wsClient) {
-				t.Helper()
-				sawAck := false
-				for _, c := range []struct {
-					cl   *wsClient
-					room string
-				}{{both, ""}, {onlyA, "a"}, {onlyB, "b"}} {
-					for i := range n {
-						if c.room != "" && !slices.Contains(target(i), c.room) {
-							continue
-						}
-						want := fmt.Sprintf(`42["m","%s%d"]`, tag, i)
-						got := c.cl.read()
-						if c.cl == acked && !sawAck && strings.HasPrefix(got, "43") {
-							if got != "431[]" {
-								t.Fatalf("burst ack %q", got)
-							}
-							sawAck = true
-							got = c.cl.read()
-						}
-						if got != want {
-							t.Fatalf("%s: a socket in %q got %q, want %q", tag, c.room, got, want)
-						}
-					}
-				}
-				if acked != nil && !sawAck {
-					if got := acked.read(); got != "431[]" {
-						t.Fatalf("burst ack %q", got)
-					}
-				}
-			}
-			merged0 := riptide.MergedEmits(srv)
-			onlyB.send(`421["burst"]`)
-			check("l", onlyB)
-			if riptide.MergedEmits(srv) == merged0 {
-				t.Error("no emit merged while the loop's own emits were queued")
-			}
-			done := make(chan struct{})
-			go func() { defer close(done); emitAll(srv.Of("/"), "g") }()
-			check("g", nil)
-			<-done
-		})
 	}
 }

@@ -37,9 +37,6 @@ type Loop struct {
 	// taken, when not nil, is closed when the loop next takes its queue:
 	// posters waiting in pace watch it.
 	taken chan struct{}
-	// merged counts the work that MergeIntoTail folded into queued tasks
-	// since the loop last took its queue: it weighs in pace as posts do.
-	merged int
 	// tid is the thread the loop's goroutine is locked to (0 until its
 	// first connection): how pace tells a loop from other goroutines.
 	tid atomic.Int32
@@ -179,59 +176,6 @@ type Task interface {
 // Post. Goroutine-safe.
 func (l *Loop) PostTask(t Task) { l.post(op{kind: opTask, task: t}) }
 
-// MergeIntoTail offers more work to a task already queued instead of
-// posting another: if every loop in loops (distinct, in Index order, at
-// most maxMergeLoops) ends its queue with one same task, merge is called
-// with it once, under all their locks, and its true means the task took
-// the work: nothing is to be posted, and MergeIntoTail returns true. A
-// loop takes its whole queue at once under its lock, so a task still
-// queued has started on none of them, and being the last in each queue
-// it overtakes nothing. Only those loops are locked: merge must itself
-// refuse a task that is queued on any other loop too (the caller knows
-// where it posted its tasks). Each merge counts as a post in the loops'
-// backpressure (pace). Goroutine-safe.
-func MergeIntoTail(loops []*Loop, merge func(tail Task) bool) bool {
-	if len(loops) == 0 || len(loops) > maxMergeLoops {
-		return false
-	}
-	locked := 0
-	var tail Task
-	ok := true
-	for i, l := range loops {
-		if i > 0 && l.index <= loops[i-1].index {
-			ok = false // not in Index order: taking the locks could deadlock
-			break
-		}
-		l.mu.Lock()
-		locked++
-		n := len(l.inbox)
-		if n == 0 || l.inbox[n-1].kind != opTask || (i > 0 && l.inbox[n-1].task != tail) {
-			ok = false
-			break
-		}
-		tail = l.inbox[n-1].task
-	}
-	ok = ok && merge(tail)
-	var fullBuf [maxMergeLoops]*Loop
-	full := fullBuf[:0]
-	for _, l := range loops[:locked] {
-		if ok {
-			l.merged++
-			if len(l.inbox)+l.merged >= inboxHigh {
-				full = append(full, l)
-			}
-		}
-		l.mu.Unlock()
-	}
-	for _, l := range full {
-		l.pace()
-	}
-	return ok
-}
-
-// maxMergeLoops bounds the loops MergeIntoTail locks at once.
-const maxMergeLoops = 8
-
 // NewTimer returns a stopped timer that calls fn on the loop. Loop-only.
 func (l *Loop) NewTimer(fn func()) *Timer {
 	var f *funcTimer
@@ -306,7 +250,7 @@ func (t tickRunnable) Run(context.Context) error {
 func (l *Loop) post(o op) {
 	l.mu.Lock()
 	l.inbox = append(l.inbox, o)
-	n := len(l.inbox) + l.merged
+	n := len(l.inbox)
 	wake := !l.inCallback && !l.wakeScheduled && l.el != nil
 	if wake {
 		l.wakeScheduled = true
@@ -349,7 +293,7 @@ func (l *Loop) pace() {
 	defer t.Stop()
 	for {
 		l.mu.Lock()
-		if len(l.inbox)+l.merged < inboxHigh {
+		if len(l.inbox) < inboxHigh {
 			l.mu.Unlock()
 			return
 		}
@@ -404,7 +348,6 @@ func (l *Loop) leave() {
 		}
 		ops := l.inbox
 		l.inbox = l.spare[:0]
-		l.merged = 0
 		if l.taken != nil {
 			close(l.taken) // posters waiting in pace may go on
 			l.taken = nil
