@@ -277,11 +277,11 @@ func (cn *conn) afterResponse() gnet.Action {
 
 // afterRefusal is afterResponse for an answer given before the request's
 // body was read: consumed counts the whole request (returned, as serve
-// does), have what of it has arrived. A connection that is not kept alive must not close while the
-// client is still writing the body: the kernel would reset it under the
-// client, which then sees a broken pipe instead of the answer. It drops
-// the rest as it arrives (at most maxDrainBody; past that, closing at once
-// is the lesser cost) and closes after.
+// does), have what of it has arrived. A connection that is not kept alive
+// must not close while the client is still writing the body: the kernel
+// would reset it under the client, which then sees a broken pipe instead
+// of the answer. It drops the rest as it arrives (at most maxDrainBody;
+// past that, closing at once is the lesser cost) and closes after.
 func (cn *conn) afterRefusal(consumed, have int) (int, gnet.Action) {
 	if cn.aux.keepAlive {
 		return consumed, gnet.None
