@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +25,10 @@ func TestSlowlorisAndIdleTimeouts(t *testing.T) {
 		start := time.Now()
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, err := io.ReadAll(c)
-		if err != nil {
+		// A reset counts as closed: the slowloris writer below may still be
+		// sending when the server closes, and the peer's kernel answers those
+		// bytes with RST, which the read can see before the FIN.
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 			t.Fatalf("read: %v", err)
 		}
 		return time.Since(start)
