@@ -309,7 +309,7 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // PacedPosts is how many times a goroutine posting work to a loop (a
-// broadcast, say) was made to wait because the loop had more than 4096
+// broadcast, say) was made to wait because the loop had more than 16,384
 // items queued: non-zero means something emits faster than the loops
 // deliver. Goroutine-safe.
 func (srv *Server) PacedPosts() uint64 { return srv.paced.Load() }
