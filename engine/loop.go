@@ -293,6 +293,10 @@ func (l *Loop) post(o op) {
 const (
 	inboxHigh = 16384
 	maxPace   = 5 * time.Millisecond
+	// inboxKeep is the capacity a loop's queue arrays keep when the loop
+	// runs out of work (96 KB each): steady traffic reuses them, a burst
+	// grows them once and gives them back.
+	inboxKeep = 1024
 )
 
 // pace is post's backpressure: see inboxHigh.
@@ -349,6 +353,15 @@ func (l *Loop) leave() {
 		if len(l.inbox) == 0 {
 			if len(l.dirty) == 0 {
 				l.inCallback = false
+				// Out of work: a burst's queue arrays (up to
+				// inboxHigh and more) go back to the heap rather
+				// than stay with an idle loop.
+				if cap(l.inbox) > inboxKeep {
+					l.inbox = nil
+				}
+				if cap(l.spare) > inboxKeep {
+					l.spare = nil
+				}
 				l.mu.Unlock()
 				l.recycleTimers()
 				l.publishOut()

@@ -64,4 +64,20 @@ func TestPaceBackpressure(t *testing.T) {
 	if len(got) != inboxHigh+extra || !slices.IsSorted(got) {
 		t.Fatalf("ran %d tasks (in order: %v), want %d in order", len(got), slices.IsSorted(got), inboxHigh+extra)
 	}
+
+	// Out of work, the loop gives the burst's queue arrays back.
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		l.mu.Lock()
+		idle := !l.inCallback && len(l.inbox) == 0
+		inboxCap, spareCap := cap(l.inbox), cap(l.spare)
+		l.mu.Unlock()
+		if idle && inboxCap <= inboxKeep && spareCap <= inboxKeep {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("idle loop kept queue arrays of %d and %d ops (idle %v), want at most %d", inboxCap, spareCap, idle, inboxKeep)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
