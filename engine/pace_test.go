@@ -68,9 +68,14 @@ func TestPaceBackpressure(t *testing.T) {
 	// Out of work, the loop gives the burst's queue arrays back.
 	deadline = time.Now().Add(5 * time.Second)
 	for {
+		// spare is the loop's own: read it only while the loop is out of
+		// its callbacks (enter takes mu before leave touches it again).
 		l.mu.Lock()
 		idle := !l.inCallback && len(l.inbox) == 0
-		inboxCap, spareCap := cap(l.inbox), cap(l.spare)
+		inboxCap, spareCap := -1, -1
+		if idle {
+			inboxCap, spareCap = cap(l.inbox), cap(l.spare)
+		}
 		l.mu.Unlock()
 		if idle && inboxCap <= inboxKeep && spareCap <= inboxKeep {
 			break
