@@ -283,13 +283,14 @@ func (l *Loop) post(o op) {
 // burst: a loop writes once per connection per queue it takes, so a burst
 // of emits to small rooms gathers, per connection and write, what the
 // queue's tasks hold for it. 16,384 (~1.5 MB of queue per loop in a
-// burst, given back once the loop runs out of work: inboxKeep): fan-out of 100-byte messages to 1,000
-// receivers in 100 rooms, one loop, went from 1.6-2.3M to 2.3-2.9M
-// deliveries/s with 2.5x fewer writes (p99 from the emit to receipt 56-69
-// to 103-152 ms; the bare batched server's is 202-225), and at 10,000
-// receivers from 2.7-3.1M to 3.6-3.7M (p99 0.6-0.75 to 1.2-1.3 s; the
-// bare server's 2.0-2.5 s). 8,192 was in between; 32,768 no better. The
-// latency is the queue's: the burst, paced less, ends sooner.
+// burst, given back once the loop runs out of work: inboxKeep): fan-out
+// of 100-byte messages to 1,000 receivers in 100 rooms, one loop, went
+// from 1.6-2.3M to 2.3-2.9M deliveries/s with 2.5x fewer writes (p99 from
+// the emit to receipt 56-69 to 103-152 ms; the bare batched server's is
+// 202-225), and at 10,000 receivers from 2.7-3.1M to 3.6-3.7M (p99
+// 0.6-0.75 to 1.2-1.3 s; the bare server's 2.0-2.5 s). 8,192 was in
+// between; 32,768 no better. The latency is the queue's: the burst, paced
+// less, ends sooner.
 const (
 	inboxHigh = 16384
 	maxPace   = 5 * time.Millisecond
@@ -356,12 +357,8 @@ func (l *Loop) leave() {
 				// Out of work: a burst's queue arrays (up to
 				// inboxHigh and more) go back to the heap rather
 				// than stay with an idle loop.
-				if cap(l.inbox) > inboxKeep {
-					l.inbox = nil
-				}
-				if cap(l.spare) > inboxKeep {
-					l.spare = nil
-				}
+				l.inbox = keepUpTo(l.inbox, inboxKeep)
+				l.spare = keepUpTo(l.spare, inboxKeep)
 				l.mu.Unlock()
 				l.recycleTimers()
 				l.publishOut()
