@@ -125,3 +125,47 @@ func TestFlushNotStarvedByBusyQueue(t *testing.T) {
 		t.Fatalf("written at step %d of %d: held back until the queue emptied", wroteAt, steps)
 	}
 }
+
+// TestWriteLogBounded: a batch of queued work that writes more messages
+// than the write log's limit is written as it goes, the log never holding
+// much more than logLimit (a batch used to gather everything it wrote:
+// 80 MB for 1,000 broadcasts to 10,000 receivers), every message still
+// leaving once and in order; an idle loop keeps at most wlogKeep entries.
+func TestWriteLogBounded(t *testing.T) {
+	l, fc, s := newFakeWebSocket(t)
+	fc.record = false // count bytes only: ~330k frames
+	const tasks, perTask = 80, 4096 // 327,680 messages: over flushLogMax
+	if tasks*perTask <= flushLogMax {
+		t.Fatal("the test must write more than flushLogMax")
+	}
+	msg := []byte("m")
+	frame := len(frames1(msg))
+	longest, out0 := 0, fc.out // longest is loop-only
+	l.enter()
+	for range tasks {
+		l.Post(func() {
+			for range perTask {
+				s.Send(msg)
+			}
+			// Send from a goroutine the loop does not know queues the
+			// message: look at the log after the sends have run.
+			l.Post(func() { longest = max(longest, len(l.wlog)) })
+		})
+	}
+	l.leave()
+	if limit := flushLogMax + perTask; longest > limit {
+		t.Errorf("the write log reached %d entries in a batch, want at most %d", longest, limit)
+	}
+	if want := tasks * perTask * frame; fc.out-out0 != want {
+		t.Errorf("wrote %d bytes, want %d (every frame once)", fc.out-out0, want)
+	}
+	if cap(l.wlog) > wlogKeep {
+		t.Errorf("idle loop kept a write log of %d entries, want at most %d", cap(l.wlog), wlogKeep)
+	}
+}
+
+func frames1(payload []byte) []byte {
+	var b bytes.Buffer
+	_ = ws.WriteFrame(&b, ws.NewTextFrame(append([]byte("4"), payload...)))
+	return b.Bytes()
+}
