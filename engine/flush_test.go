@@ -130,10 +130,10 @@ func TestFlushNotStarvedByBusyQueue(t *testing.T) {
 // than the write log's limit is written as it goes, the log never holding
 // much more than logLimit (a batch used to gather everything it wrote:
 // 80 MB for 1,000 broadcasts to 10,000 receivers), every message still
-// leaving once and in order; an idle loop keeps at most wlogKeep entries.
+// leaving once (every byte counted); an idle loop keeps at most wlogKeep entries.
 func TestWriteLogBounded(t *testing.T) {
 	l, fc, s := newFakeWebSocket(t)
-	fc.record = false // count bytes only: ~330k frames
+	fc.record = false               // count bytes only: ~330k frames
 	const tasks, perTask = 80, 4096 // 327,680 messages: over flushLogMax
 	if tasks*perTask <= flushLogMax {
 		t.Fatal("the test must write more than flushLogMax")
