@@ -423,8 +423,8 @@ const (
 // ~28 KB per receiver for 100-byte messages), fan-out of 1,000 messages
 // to 10,000 receivers in one room went from 3.5-3.9M to 5.9-6.1M
 // deliveries/s and 19,000 from 3.5-3.8M to 5.1-5.7M (2 alternating
-// pairs each, one loop; 128 and 512 did less well, 64 was worse than
-// none); writes start while the burst is still being queued, so the
+// pairs each, one loop; 128 and 512 did less well, 64 was no better
+// than none); writes start while the burst is still being queued, so the
 // receivers read while the server works. An idle loop keeps a log array
 // of at most wlogKeep entries.
 const (
