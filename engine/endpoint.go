@@ -309,7 +309,7 @@ func (ep *Endpoint) takePost(cn *conn, buf []byte, req *http1.Request, s *Sessio
 	if ct := req.ContentType; len(ct) >= 24 && string(ct[:24]) == "application/octet-stream" {
 		// PROTOCOL.md §5 (E22): binary POST bodies are not v4.
 		cn.writeSimple(400, true)
-		s.loop.post(op{kind: opClose, s: s, reason: "transport error"})
+		s.loop.post(op{kind: opCloseTransport, s: s})
 		return cn.afterRefusal(req.HeadLen+bodyLen(req), len(buf))
 	}
 	var body []byte

@@ -120,7 +120,8 @@ type opKind uint8
 const (
 	opTask opKind = iota + 1
 	opSend
-	opClose
+	opClose          // "forced close"
+	opCloseTransport // "transport error"
 	opPollGet
 	opPollPost
 	opWSMessage
@@ -130,16 +131,17 @@ const (
 )
 
 // op is one unit of work handed to a loop. It is a value in a slice, so
-// posting one allocates nothing once the slice has grown.
+// posting one allocates nothing once the slice has grown; 72 bytes (a
+// close's reason is its kind, not a string: TestSizes), written and read
+// once per queued item, and a burst queues thousands.
 type op struct {
 	kind   opKind
+	binary bool
 	s      *Session
 	p      *Prepared
 	task   Task
 	c      *conn
 	body   []byte
-	binary bool
-	reason string
 }
 
 func newLoop(srv *Server, el gnet.EventLoop, index int) *Loop {
@@ -282,7 +284,7 @@ func (l *Loop) post(o op) {
 // The mark also sets how much a connection gets per write under such a
 // burst: a loop writes once per connection per queue it takes, so a burst
 // of emits to small rooms gathers, per connection and write, what the
-// queue's tasks hold for it. 16,384 (~1.5 MB of queue per loop in a
+// queue's tasks hold for it. 16,384 (~1.2 MB of queue per loop in a
 // burst, given back once the loop runs out of work: inboxKeep): fan-out
 // of 100-byte messages to 1,000 receivers in 100 rooms, one loop, went
 // from 1.6-2.3M to 2.3-2.9M deliveries/s with 2.5x fewer writes (p99 from
@@ -295,7 +297,7 @@ const (
 	inboxHigh = 16384
 	maxPace   = 5 * time.Millisecond
 	// inboxKeep is the capacity a loop's queue arrays keep when the loop
-	// runs out of work (96 KB each): steady traffic reuses them, a burst
+	// runs out of work (72 KB each): steady traffic reuses them, a burst
 	// grows them once and gives them back.
 	inboxKeep = 1024
 )
@@ -447,7 +449,9 @@ func (l *Loop) run(o *op) {
 		o.s.enqueue(o.p)
 		o.p.Release()
 	case opClose:
-		o.s.closeWith(o.reason, true)
+		o.s.closeWith("forced close", true)
+	case opCloseTransport:
+		o.s.closeWith("transport error", true)
 	case opPollGet:
 		o.s.onPollGet(o.c)
 	case opPollPost:

@@ -293,7 +293,7 @@ func (s *Session) SendPrepared(p *Prepared) {
 func (s *Session) Write(p *Prepared) { s.enqueue(p) }
 
 // Close ends the session with reason "forced close". Goroutine-safe.
-func (s *Session) Close() { s.loop.post(op{kind: opClose, s: s, reason: "forced close"}) }
+func (s *Session) Close() { s.loop.post(op{kind: opClose, s: s}) }
 
 // CloseOnLoop is Close for code already on the home loop. Loop-only.
 func (s *Session) CloseOnLoop(reason string) { s.closeWith(reason, true) }
