@@ -27,19 +27,12 @@ func TestFlushOneWritePerTurn(t *testing.T) {
 		l.leave()
 		return fc.calls
 	}
-	frames := func(payloads ...string) []byte {
-		var b bytes.Buffer
-		for _, p := range payloads {
-			_ = ws.WriteFrame(&b, ws.NewTextFrame([]byte("4"+p)))
-		}
-		return b.Bytes()
-	}
 
 	small := []string{"a", "bb", "ccc"}
-	if got := turn(small...); len(got) != 1 || got[0].vectored || !bytes.Equal(got[0].b, frames(small...)) {
+	if got := turn(small...); len(got) != 1 || got[0].vectored || !bytes.Equal(got[0].b, textFrames(small...)) {
 		t.Fatalf("three small messages: got %d writes %+v, want one Write of the three frames in order", len(got), got)
 	}
-	if got := turn("solo"); len(got) != 1 || got[0].vectored || !bytes.Equal(got[0].b, frames("solo")) {
+	if got := turn("solo"); len(got) != 1 || got[0].vectored || !bytes.Equal(got[0].b, textFrames("solo")) {
 		t.Fatalf("one message: got %+v", got)
 	}
 	var big []string
@@ -54,7 +47,7 @@ func TestFlushOneWritePerTurn(t *testing.T) {
 		}
 		all = append(all, w.b...)
 	}
-	want := frames(big...)
+	want := textFrames(big...)
 	if len(got) != (len(want)+maxGather-1)/maxGather || !bytes.Equal(all, want) {
 		t.Fatalf("a %d KiB backlog: got %d writes, want %d of every frame in order", len(want)>>10, len(got),
 			(len(want)+maxGather-1)/maxGather)
@@ -63,8 +56,8 @@ func TestFlushOneWritePerTurn(t *testing.T) {
 	// gathered frames before and after it.
 	huge := strings.Repeat("h", maxGather)
 	got = turn("x", huge, "y")
-	if len(got) != 3 || !bytes.Equal(got[0].b, frames("x")) || !bytes.Equal(got[1].b, frames(huge)) ||
-		!bytes.Equal(got[2].b, frames("y")) {
+	if len(got) != 3 || !bytes.Equal(got[0].b, textFrames("x")) || !bytes.Equal(got[1].b, textFrames(huge)) ||
+		!bytes.Equal(got[2].b, textFrames("y")) {
 		t.Fatalf("small, huge, small: got %d writes, want 3 in order", len(got))
 	}
 }
@@ -139,7 +132,7 @@ func TestWriteLogBounded(t *testing.T) {
 		t.Fatal("the test must write more than flushLogMax")
 	}
 	msg := []byte("m")
-	frame := len(frames1(msg))
+	frame := len(textFrames(string(msg)))
 	longest, out0 := 0, fc.out // longest is loop-only
 	l.enter()
 	for range tasks {
@@ -164,8 +157,12 @@ func TestWriteLogBounded(t *testing.T) {
 	}
 }
 
-func frames1(payload []byte) []byte {
+// textFrames is the WebSocket text frames of Engine.IO messages ("4"+p) for
+// payloads, in order.
+func textFrames(payloads ...string) []byte {
 	var b bytes.Buffer
-	_ = ws.WriteFrame(&b, ws.NewTextFrame(append([]byte("4"), payload...)))
+	for _, p := range payloads {
+		_ = ws.WriteFrame(&b, ws.NewTextFrame([]byte("4"+p)))
+	}
 	return b.Bytes()
 }
