@@ -83,14 +83,15 @@ func (c *client) srv() *Server { return (*Server)(c.sess.Handler().(*engineHandl
 
 func newClient(srv *Server, sess *engine.Session) *client {
 	c := &client{sess: sess}
-	c.connectTo = sess.Loop().NewTimer(c.onConnectTimeout)
+	c.connectTo = sess.Loop().NewTimerFor(c) // OnTimer: no method value to allocate
 	c.connectTo.Reset(srv.cfg.ConnectTimeout)
 	return c
 }
 
-// onConnectTimeout closes a connection that joined no namespace in time
-// (PROTOCOL.md §11, S20). The timer is not re-armed by later disconnects.
-func (c *client) onConnectTimeout() {
+// OnTimer is the connect timeout (engine.TimerTarget): it closes a
+// connection that joined no namespace in time (PROTOCOL.md §11, S20). The
+// timer is not re-armed by later disconnects.
+func (c *client) OnTimer() {
 	if c.first == nil && !c.closed() {
 		c.close(ReasonForcedClose)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/engine"
-	"github.com/riptide-io/riptide/internal/idset"
+	"github.com/riptide-io/riptide/internal/slots"
 	"github.com/riptide-io/riptide/room"
 )
 
@@ -32,8 +32,14 @@ type Namespace struct {
 	mu          sync.RWMutex
 	middlewares []Middleware
 	onConn      []func(*Socket)
-	sockets     *idset.Set[Socket] // by id: 8 bytes a socket, not a map's ~40
-	serverSide  map[string][]ServerSideHandler
+	// sockets has the connected sockets by loop index, then by their
+	// session's slot: the place a socket id names (newSocketID), so that
+	// Socket finds one without a lock or a hash, at 8 bytes a socket and
+	// no garbage as it grows. Grown and written under mu (a loop writes
+	// only its own table); read without a lock.
+	sockets    atomic.Pointer[[]*slots.Table[Socket]]
+	nSockets   int // under mu
+	serverSide map[string][]ServerSideHandler
 	// events is OnEvent's table, copied on write so that a dispatch reads
 	// it with one atomic load.
 	events atomic.Pointer[eventTable]
@@ -77,7 +83,7 @@ func (n *Namespace) mayHaveSockets(l *engine.Loop) bool {
 // newNamespace makes a namespace and its adapter. Called with srv.mu or
 // the parent's lock held: Adapter.ForNamespace must not block.
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
-	n := &Namespace{name: name, srv: srv, parent: parent, sockets: idset.New((*Socket).ID)}
+	n := &Namespace{name: name, srv: srv, parent: parent}
 	n.roomLoops.nsp = n
 	n.adapter = srv.cfg.Adapter.ForNamespace(n)
 	if n.adapter == nil {
@@ -136,18 +142,28 @@ func (n *Namespace) eachEventHandler(event string, fn func(SocketEventHandler)) 
 	}
 }
 
-// Socket returns the connected socket with that id, or nil.
+// Socket returns the connected socket with that id, or nil. Lock-free:
+// the id names the socket's loop and slot.
 func (n *Namespace) Socket(id string) *Socket {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	return n.sockets.Get(id)
+	li, slot, ok := socketPlace(id)
+	if !ok {
+		return nil
+	}
+	tabs := n.sockets.Load()
+	if tabs == nil || li >= len(*tabs) {
+		return nil
+	}
+	if s := (*tabs)[li].Get(slot); s != nil && s.ID() == id {
+		return s
+	}
+	return nil
 }
 
 // Len is the number of connected sockets.
 func (n *Namespace) Len() int {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return n.sockets.Len()
+	return n.nSockets
 }
 
 // middlewareChain is the parent's middlewares, then the namespace's own.
@@ -260,16 +276,45 @@ func (n *Namespace) runMiddlewares(s *Socket, done func(error)) {
 	step(0)
 }
 
+// add makes a connected socket visible. Loop-only (the socket's).
 func (n *Namespace) add(s *Socket) {
+	li := s.loop().Index()
 	n.mu.Lock()
-	n.sockets.Add(s)
+	tabs := n.sockets.Load()
+	if tabs == nil || li >= len(*tabs) {
+		tabs = n.growSockets(li)
+	}
+	(*tabs)[li].Set(s.slot(), s)
+	n.nSockets++
 	n.mu.Unlock()
 }
 
+// growSockets adds tables up to loop index li. Under mu; apart from add so
+// that only growth allocates a header.
+func (n *Namespace) growSockets(li int) *[]*slots.Table[Socket] {
+	var tabs []*slots.Table[Socket]
+	if p := n.sockets.Load(); p != nil {
+		tabs = *p
+	}
+	grown := make([]*slots.Table[Socket], li+1)
+	copy(grown, tabs)
+	for i := len(tabs); i <= li; i++ {
+		grown[i] = new(slots.Table[Socket])
+	}
+	n.sockets.Store(&grown)
+	return &grown
+}
+
+// remove forgets a socket added before. Loop-only (the socket's).
 func (n *Namespace) remove(s *Socket) {
 	n.mu.Lock()
-	n.sockets.Delete(s.ID(), s)
-	empty := n.sockets.Len() == 0
+	if tabs := n.sockets.Load(); tabs != nil {
+		if li := s.loop().Index(); li < len(*tabs) && (*tabs)[li].Get(s.slot()) == s {
+			(*tabs)[li].Set(s.slot(), nil)
+			n.nSockets--
+		}
+	}
+	empty := n.nSockets == 0
 	n.mu.Unlock()
 	if empty && n.parent != nil && !n.srv.cfg.KeepEmptyChildNamespaces {
 		n.parent.removeChild(n)
@@ -279,11 +324,15 @@ func (n *Namespace) remove(s *Socket) {
 // forEachSocket calls fn for every connected socket (a snapshot).
 func (n *Namespace) forEachSocket(fn func(*Socket)) {
 	n.mu.RLock()
-	list := make([]*Socket, 0, n.sockets.Len())
-	n.sockets.All(func(s *Socket) bool {
-		list = append(list, s)
-		return true
-	})
+	list := make([]*Socket, 0, n.nSockets)
+	if tabs := n.sockets.Load(); tabs != nil {
+		for _, tab := range *tabs {
+			tab.Each(func(_ uint32, s *Socket) bool {
+				list = append(list, s)
+				return true
+			})
+		}
+	}
 	n.mu.RUnlock()
 	for _, s := range list {
 		fn(s)

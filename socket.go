@@ -170,7 +170,7 @@ func (s *Socket) issued() int64 { return s.state.Load() >> 1 }
 
 func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 	s := &Socket{
-		id:     newSocketID(),
+		id:     newSocketID(c.sess.Loop().Index(), c.sess.Slot()),
 		nsp:    nsp,
 		client: c,
 	}
@@ -190,12 +190,35 @@ const socketIDLen = 20
 // as Node's: Node's sharded Redis adapter tells a socket's private room
 // from other rooms by that length (16 would save 8 bytes a connection and
 // break a mixed cluster: TestRiptideCluster/sharded-dynamic).
-func newSocketID() *[socketIDLen]byte {
+//
+// They encode 15 bytes: 11 random, then the index of the socket's loop
+// and its session's slot there (24 bits), which Namespace.Socket reads
+// to find the socket (socketPlace). 88 random bits keep an id unguessable
+// (a socket id is a room anyone may be told; the reference's carry a
+// counter too).
+func newSocketID(loop int, slot uint32) *[socketIDLen]byte {
 	var b [socketIDLen * 3 / 4]byte
-	_, _ = rand.Read(b[:])
+	_, _ = rand.Read(b[:11])
+	b[11] = byte(loop) // gnet runs at most 256 loops
+	b[12], b[13], b[14] = byte(slot>>16), byte(slot>>8), byte(slot)
 	id := new([socketIDLen]byte) // 24 bytes, as the string was
 	base64.RawURLEncoding.Encode(id[:], b[:])
 	return id
+}
+
+// socketPlace reads the loop index and slot a socket id names; ok is
+// false when id cannot be one. A slot past 2^24 wraps, so its id names
+// another slot and Namespace.Socket, comparing the whole id, finds
+// nothing (16M sessions on one loop are out of reach).
+func socketPlace(id string) (loop int, slot uint32, ok bool) {
+	if len(id) != socketIDLen {
+		return 0, 0, false
+	}
+	var b [socketIDLen * 3 / 4]byte
+	if n, err := base64.RawURLEncoding.Decode(b[:], []byte(id)); err != nil || n != len(b) {
+		return 0, 0, false
+	}
+	return int(b[11]), uint32(b[12])<<16 | uint32(b[13])<<8 | uint32(b[14]), true
 }
 
 // Info describes the socket as a RemoteSocket: what a cluster adapter

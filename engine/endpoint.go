@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"log/slog"
@@ -12,14 +13,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/riptide-io/riptide/frame"
 	"github.com/riptide-io/riptide/internal/http1"
-	"github.com/riptide-io/riptide/internal/idset"
 )
 
 // Endpoint is one Engine.IO server mounted at a path of a Server.
@@ -29,7 +28,6 @@ type Endpoint struct {
 	h         Handler
 	polling   bool
 	websocket bool
-	shards    [sidShards]sidShard
 	count     atomic.Int64
 	upgrades  []string // advertised on polling handshakes
 	stats     counters
@@ -37,13 +35,6 @@ type Endpoint struct {
 	// limits are the frame limits of the endpoint's WebSocket connections,
 	// shared by their Decoders (one pointer each rather than a copy).
 	limits frame.Limits
-}
-
-const sidShards = 64
-
-type sidShard struct {
-	mu sync.RWMutex
-	m  *idset.Set[Session] // keyed by ID: 8 bytes a session, not a map's ~40
 }
 
 func newEndpoint(srv *Server, cfg Config, h Handler) *Endpoint {
@@ -61,9 +52,6 @@ func newEndpoint(srv *Server, cfg Config, h Handler) *Endpoint {
 	if ep.websocket && !ep.cfg.DisableUpgrades {
 		ep.upgrades = []string{"websocket"}
 	}
-	for i := range ep.shards {
-		ep.shards[i].m = idset.New((*Session).ID)
-	}
 	return ep
 }
 
@@ -73,53 +61,43 @@ func (ep *Endpoint) Config() Config { return ep.cfg }
 // Count is the number of open sessions. Goroutine-safe.
 func (ep *Endpoint) Count() int { return int(ep.count.Load()) }
 
-func shardOf(sid []byte) int {
-	var h uint32 = 2166136261
-	for _, c := range sid {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	return int(h % sidShards)
-}
-
+// lookup returns the endpoint's open session with that sid, or nil.
+// Goroutine-safe and lock-free: the sid names its loop and slot
+// (appendSID), and the session there must carry the whole sid.
 func (ep *Endpoint) lookup(sid []byte) *Session {
-	sh := &ep.shards[shardOf(sid)]
-	sh.mu.RLock()
-	s := sh.m.Get(string(sid)) // no allocation: the conversion does not escape
-	sh.mu.RUnlock()
+	if len(sid) != sidLen {
+		return nil
+	}
+	var raw [sidRawLen]byte
+	if n, err := base64.RawURLEncoding.Decode(raw[:], sid); err != nil || n != sidRawLen {
+		return nil
+	}
+	loops := ep.srv.Loops()
+	li, slot := sidPlace(&raw)
+	if li >= len(loops) {
+		return nil
+	}
+	s := loops[li].slots.get(slot)
+	if s == nil || s.ep != ep || subtle.ConstantTimeCompare([]byte(s.ID()), sid) != 1 {
+		return nil
+	}
 	return s
 }
 
-func (ep *Endpoint) register(s *Session) {
-	id := s.ID()
-	sh := &ep.shards[shardOf([]byte(id))]
-	sh.mu.Lock()
-	sh.m.Add(s)
-	sh.mu.Unlock()
-	ep.count.Add(1)
-}
-
-func (ep *Endpoint) unregister(s *Session) {
-	id := s.ID()
-	sh := &ep.shards[shardOf([]byte(id))]
-	sh.mu.Lock()
-	if sh.m.Delete(id, s) {
-		ep.count.Add(-1)
-	}
-	sh.mu.Unlock()
-}
+func (ep *Endpoint) register(*Session)   { ep.count.Add(1) }
+func (ep *Endpoint) unregister(*Session) { ep.count.Add(-1) }
 
 // Sessions calls fn for every open session. Goroutine-safe; fn must not
 // block.
 func (ep *Endpoint) Sessions(fn func(*Session) bool) {
-	for i := range ep.shards {
-		sh := &ep.shards[i]
-		sh.mu.RLock()
-		more := true
-		sh.m.All(func(s *Session) bool {
-			more = fn(s)
+	more := true
+	for _, l := range ep.srv.Loops() {
+		l.slots.each(func(s *Session) bool {
+			if s.ep == ep {
+				more = fn(s)
+			}
 			return more
 		})
-		sh.mu.RUnlock()
 		if !more {
 			return
 		}
@@ -396,9 +374,12 @@ func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session 
 	}
 	// The sid, the remote address and the compacted head, in one
 	// allocation (the loop's scratch may hold the answer being built).
-	var sidBuf [20]byte
+	// The slot first, since the sid names it; the session is published
+	// there once its sid is set (lookup reads it from any goroutine).
+	slot := l.slots.reserve()
+	var sidBuf [sidLen]byte
 	var addrBuf [64]byte
-	sid := l.appendSID(sidBuf[:0])
+	sid := l.appendSID(sidBuf[:0], slot)
 	addr, bin := appendAddr(addrBuf[:0], cn.gc.RemoteAddr())
 	if len(addr) > math.MaxUint8 {
 		// Not a TCP address (those take at most 64 bytes): remoteLen is 8
@@ -420,26 +401,36 @@ func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session 
 	hs.Write(head)
 	s.hs = hs.String()
 	s.remoteLen = uint8(len(addr))
-	s.slot = l.allocSlot(s)
+	s.slot = slot
+	l.slots.publish(slot, s)
+	l.nSessions++
 	ep.register(s)
 	ep.stats.opened.Add(1)
 	s.countTransport(1)
 	return s
 }
 
-// appendSID appends a new sid: 20 characters of URL-safe base64 from 12
-// random bytes and a 3-byte counter, like the reference (PROTOCOL.md §4).
-func (l *Loop) appendSID(dst []byte) []byte {
-	var raw [15]byte
-	var r [16]byte
-	_, _ = l.rng.Read(r[:])
-	copy(raw[:12], r[:12])
-	l.sidCount++
-	c := l.sidCount + uint32(l.index)<<20
-	var cb [4]byte
-	binary.BigEndian.PutUint32(cb[:], c)
-	copy(raw[12:], cb[1:])
+// A sid is 20 characters of URL-safe base64 (like the reference's,
+// PROTOCOL.md §4) from sidRawLen bytes: 11 random, then the loop's index
+// and the session's slot on it (24 bits, big-endian), so that lookup goes
+// straight to the session. 88 random bits keep a sid unguessable; the
+// place costs nothing secret (the reference's ids carry a counter too).
+const sidRawLen = 15
+
+// appendSID appends a new sid for the session at slot.
+func (l *Loop) appendSID(dst []byte, slot uint32) []byte {
+	var raw [sidRawLen]byte
+	_, _ = l.rng.Read(raw[:11])
+	raw[11] = byte(l.index) // gnet runs at most 256 loops
+	raw[12], raw[13], raw[14] = byte(slot>>16), byte(slot>>8), byte(slot)
 	return base64.RawURLEncoding.AppendEncode(dst, raw[:])
+}
+
+// sidPlace reads a sid's loop index and slot. A slot past 2^24 wraps: its
+// sid then names another slot and lookup, comparing the whole sid, finds
+// nothing (16M sessions on one loop, ~16 GB, are out of reach).
+func sidPlace(raw *[sidRawLen]byte) (loop int, slot uint32) {
+	return int(raw[11]), uint32(raw[12])<<16 | uint32(raw[13])<<8 | uint32(raw[14])
 }
 
 // appendAddr appends a.String() (for a *net.TCPAddr without building the

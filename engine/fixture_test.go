@@ -111,5 +111,7 @@ func newFakeLoop() (*Server, *Endpoint, *Loop) {
 	ep := srv.Handle(Config{Path: "/socket.io/", PingInterval: time.Hour}, &nopHandler{})
 	l := &Loop{srv: srv, rng: newTestRNG()}
 	l.wheel.init()
+	// Known to the server like a real loop (lookup finds sessions by it).
+	srv.loops.Store(&[]*Loop{l})
 	return srv, ep, l
 }

@@ -53,8 +53,7 @@ type Loop struct {
 	gather    []byte
 	rng       *rand.ChaCha8
 	sidCount  uint32
-	slots     []*Session
-	freeSlots []uint32
+	slots     slotTable
 	nSessions int
 	// freeAux recycles the HTTP state WebSocket connections drop after
 	// their 101 (conn.toFrameMode): every handshake would otherwise leave
@@ -180,6 +179,26 @@ func (l *Loop) PostTask(t Task) { l.post(op{kind: opTask, task: t}) }
 
 // NewTimer returns a stopped timer that calls fn on the loop. Loop-only.
 func (l *Loop) NewTimer(fn func()) *Timer {
+	if fn == nil {
+		return l.NewTimerFor(nil) // fires into nothing, as before
+	}
+	return l.NewTimerFor(funcTarget(fn))
+}
+
+// TimerTarget is what a timer of NewTimerFor calls when it fires.
+type TimerTarget interface{ OnTimer() }
+
+// funcTarget is NewTimer's func as a TimerTarget: a func value is one
+// pointer, so it becomes an interface without an allocation.
+type funcTarget func()
+
+func (f funcTarget) OnTimer() { f() }
+
+// NewTimerFor returns a stopped timer that calls tt.OnTimer on the loop.
+// A pointer that implements TimerTarget costs nothing more, where
+// NewTimer(x.method) allocates the method value: 16 bytes of garbage per
+// connection for a connect timeout. Loop-only.
+func (l *Loop) NewTimerFor(tt TimerTarget) *Timer {
 	var f *funcTimer
 	if k := len(l.freeTimers); k > 0 {
 		f = l.freeTimers[k-1]
@@ -188,7 +207,7 @@ func (l *Loop) NewTimer(fn func()) *Timer {
 	} else {
 		f = &funcTimer{w: &l.wheel}
 	}
-	f.fn = fn
+	f.fn = tt
 	f.t.kind = timerFunc
 	return &f.t
 }
@@ -542,39 +561,22 @@ func (l *Loop) ticker() {
 // allocSlot gives a session a loop-local slot number (reused after close),
 // the index the Socket.IO layer's room bitmaps are built over.
 func (l *Loop) allocSlot(s *Session) uint32 {
-	var slot uint32
-	if n := len(l.freeSlots); n > 0 {
-		slot = l.freeSlots[n-1]
-		l.freeSlots = l.freeSlots[:n-1]
-		l.slots[slot] = s
-	} else {
-		slot = uint32(len(l.slots))
-		l.slots = append(l.slots, s)
-	}
+	slot := l.slots.reserve()
+	l.slots.publish(slot, s)
 	l.nSessions++
 	return slot
 }
 
 func (l *Loop) freeSlot(slot uint32) {
-	l.slots[slot] = nil
-	l.freeSlots = append(l.freeSlots, slot)
+	l.slots.release(slot)
 	l.nSessions--
 }
 
 // Session returns the session at a slot, or nil. Loop-only.
-func (l *Loop) Session(slot uint32) *Session {
-	if int(slot) < len(l.slots) {
-		return l.slots[slot]
-	}
-	return nil
-}
+func (l *Loop) Session(slot uint32) *Session { return l.slots.get(slot) }
 
 // ForEachSession calls fn for every open session of the loop. fn may close
 // sessions. Loop-only.
 func (l *Loop) ForEachSession(fn func(*Session)) {
-	for _, s := range l.slots {
-		if s != nil {
-			fn(s)
-		}
-	}
+	l.slots.each(func(s *Session) bool { fn(s); return true })
 }

@@ -278,11 +278,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		wg.Add(1)
 		l.Post(func() {
 			defer wg.Done()
-			for _, s := range l.slots {
-				if s != nil {
-					s.closeWithCode(ws.StatusGoingAway, "forced close")
-				}
-			}
+			l.ForEachSession(func(s *Session) {
+				s.closeWithCode(ws.StatusGoingAway, "forced close")
+			})
 		})
 	}
 	waitCtx(ctx, &wg)

@@ -130,8 +130,8 @@ func TestFragmentStateReleased(t *testing.T) {
 // session can have is exactly that long.
 func TestSIDLength(t *testing.T) {
 	l := &Loop{rng: newTestRNG()}
-	for range 3 {
-		if sid := l.appendSID(nil); len(sid) != sidLen {
+	for _, slot := range []uint32{0, 1, 1<<24 - 1} {
+		if sid := l.appendSID(nil, slot); len(sid) != sidLen {
 			t.Fatalf("sid %q is %d bytes, want %d", sid, len(sid), sidLen)
 		}
 	}

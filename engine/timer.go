@@ -90,7 +90,7 @@ func (t *Timer) fire() {
 		t.ownerAux().cn.onTimer()
 	case timerFunc:
 		if f := t.ownerFunc(); f.fn != nil { // nil: freed (Loop.FreeTimer) while due in this step
-			f.fn()
+			f.fn.OnTimer()
 		}
 	}
 }
@@ -114,7 +114,7 @@ func (t *Timer) wheel() *wheel {
 // the Timer first so that a *Timer to it keeps the whole alive.
 type funcTimer struct {
 	t  Timer
-	fn func()
+	fn TimerTarget // nil once freed
 	w  *wheel
 }
 

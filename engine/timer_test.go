@@ -25,8 +25,8 @@ func TestFreeTimer(t *testing.T) {
 	l.Run(func() {
 		a = l.NewTimer(nil)
 		b = l.NewTimer(nil)
-		a.ownerFunc().fn = freeOther(a, &b)
-		b.ownerFunc().fn = freeOther(b, &a)
+		a.ownerFunc().fn = funcTarget(freeOther(a, &b))
+		b.ownerFunc().fn = funcTarget(freeOther(b, &a))
 		a.Reset(5 * time.Millisecond)
 		b.Reset(5 * time.Millisecond)
 	})
@@ -188,5 +188,43 @@ func TestTickerAfterHugeTimer(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := l.ticks.Load() - before; n > 2 {
 		t.Errorf("%d ticks in 200 ms with only a centuries-long timer armed", n)
+	}
+}
+
+type countTarget struct{ n int }
+
+func (c *countTarget) OnTimer() { c.n++ }
+
+// TestNewTimerForAllocatesNothing: a pointer target costs no allocation
+// once the loop has free timers (a connect timeout per connection leaves no
+// garbage), where NewTimer with a method value allocates the closure; and
+// the target is called when the timer fires.
+func TestNewTimerForAllocatesNothing(t *testing.T) {
+	l := NewDetachedLoop()
+	tgt := &countTarget{}
+	const n = 100
+	l.Run(func() {
+		var ts [n + 1]*Timer
+		for i := range ts {
+			ts[i] = l.NewTimer(func() {})
+		}
+		for _, tm := range ts {
+			l.FreeTimer(tm)
+		}
+	}) // leave recycles them
+	l.Run(func() {
+		var got []*Timer
+		if a := testing.AllocsPerRun(n, func() { got = append(got[:0], l.NewTimerFor(tgt)) }); a != 0 {
+			t.Errorf("NewTimerFor: %.1f allocations, want 0", a)
+		}
+		if a := testing.AllocsPerRun(n/2, func() { l.NewTimer(tgt.OnTimer) }); a < 1 {
+			t.Errorf("NewTimer(method value): %.1f allocations; the comparison no longer shows the closure", a)
+		}
+		tm := l.NewTimerFor(tgt)
+		tm.Reset(5 * time.Millisecond)
+	})
+	l.Run(func() { l.wheel.advance(time.Now().Add(time.Second)) })
+	if tgt.n != 1 {
+		t.Fatalf("target called %d times, want 1", tgt.n)
 	}
 }
