@@ -53,7 +53,10 @@ type Handshake struct {
 // session's, and the connected flag shares a word with the creation time.
 type Socket struct {
 	// id points to the socket's id, socketIDLen immutable bytes: 8 bytes
-	// where a string header takes 16 (ID makes the string in place).
+	// where a string header takes 16 (ID makes the string in place). Not
+	// inline (8 bytes less a connection): an id kept after the disconnect
+	// (a map of users to socket ids) would pin the Socket and all it points
+	// to, where now it pins 24 bytes.
 	id     *[socketIDLen]byte
 	nsp    *Namespace
 	client *client // its sess and the session's loop (and slot) are the socket's
