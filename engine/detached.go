@@ -38,6 +38,7 @@ func (l *Loop) NewDetachedSession(h Handler) *Session {
 	s.hb.kind = timerHeartbeat
 	s.hs = l.newDetachedID()
 	s.slot = l.allocSlot(s)
+	s.ep.register(s) // counted, as finish uncounts it
 	s.ws = cn
 	cn.s = s
 	s.countTransport(1)

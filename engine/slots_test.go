@@ -215,3 +215,22 @@ func FuzzSIDLookup(f *testing.F) {
 		}
 	})
 }
+
+// TestDetachedSessionCount: a detached session is counted while open and
+// uncounted once closed (never below zero).
+func TestDetachedSessionCount(t *testing.T) {
+	l := NewDetachedLoop()
+	var s *Session
+	l.Run(func() { s = l.NewDetachedSession(&nopHandler{}) })
+	if got := l.detachedEP.Count(); got != 1 {
+		t.Fatalf("Count %d with one open detached session, want 1", got)
+	}
+	l.Run(func() { s.Close() })
+	l.Run(func() {})
+	if !s.Closed() {
+		t.Fatal("the session did not close")
+	}
+	if got := l.detachedEP.Count(); got != 0 {
+		t.Fatalf("Count %d after the close, want 0", got)
+	}
+}
