@@ -54,8 +54,12 @@ type Server struct {
 	// per connection). On the 2-core benchmark box, where the generator
 	// shares the cores, handshakes went from 8.1k to 8.9k per second
 	// (medians of 3 alternating runs, loadgen -scenario handshake: within
-	// the noise); where connection setup dominates on more cores, measure.
-	// Off by default: with
+	// the noise) on 2026-11-28 at 06:00, and from 6.5–7.4k to 8.4–9.3k
+	// (4 of 4 alternating pairs, one loop, server CPU per handshake 146–159
+	// against 104–116 µs) three hours later, when the box was slower: a
+	// thread hop per accept costs more when the cores are contended. It
+	// also leaves ~80 B less garbage per accept. Where connection setup
+	// dominates, measure. Off by default: with
 	// SO_REUSEPORT a second server started on the same port by the same
 	// user does not fail with "address in use" but silently takes a share
 	// of the connections, and the kernel balances connections over the
