@@ -145,7 +145,7 @@ func (n *Namespace) eachEventHandler(event string, fn func(SocketEventHandler)) 
 // Socket returns the connected socket with that id, or nil. Lock-free:
 // the id names the socket's loop and slot.
 func (n *Namespace) Socket(id string) *Socket {
-	li, slot, ok := socketPlace(id)
+	li, slot, ok := slots.Place(id)
 	if !ok {
 		return nil
 	}

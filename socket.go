@@ -2,7 +2,6 @@ package riptide
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/engine"
+	"github.com/riptide-io/riptide/internal/slots"
 )
 
 // EventHandler handles one event: args are the client's arguments
@@ -186,7 +186,7 @@ func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
 
 // socketIDLen is the length of every socket id (newSocketID): a room name
 // of another length cannot be a socket's private room.
-const socketIDLen = 20
+const socketIDLen = slots.IDLen
 
 // newSocketID returns 20 URL-safe characters, unrelated to the Engine.IO
 // sid (PROTOCOL.md §15.10: never leak the polling credential). Exactly 20,
@@ -194,34 +194,16 @@ const socketIDLen = 20
 // from other rooms by that length (16 would save 8 bytes a connection and
 // break a mixed cluster: TestRiptideCluster/sharded-dynamic).
 //
-// They encode 15 bytes: 11 random, then the index of the socket's loop
-// and its session's slot there (24 bits), which Namespace.Socket reads
-// to find the socket (socketPlace). 88 random bits keep an id unguessable
-// (a socket id is a room anyone may be told; the reference's carry a
-// counter too).
+// They name the socket's loop and its session's slot there
+// (slots.AppendID), where Namespace.Socket finds the socket. 88 random
+// bits keep an id unguessable (a socket id is a room anyone may be told;
+// the reference's carry a counter too).
 func newSocketID(loop int, slot uint32) *[socketIDLen]byte {
-	var b [socketIDLen * 3 / 4]byte
-	_, _ = rand.Read(b[:11])
-	b[11] = byte(loop) // gnet runs at most 256 loops
-	b[12], b[13], b[14] = byte(slot>>16), byte(slot>>8), byte(slot)
+	var raw [slots.IDRawLen]byte
+	_, _ = rand.Read(raw[:slots.IDRandomLen])
 	id := new([socketIDLen]byte) // 24 bytes, as the string was
-	base64.RawURLEncoding.Encode(id[:], b[:])
+	slots.AppendID(id[:0], &raw, loop, slot)
 	return id
-}
-
-// socketPlace reads the loop index and slot a socket id names; ok is
-// false when id cannot be one. A slot past 2^24 wraps, so its id names
-// another slot and Namespace.Socket, comparing the whole id, finds
-// nothing (16M sessions on one loop are out of reach).
-func socketPlace(id string) (loop int, slot uint32, ok bool) {
-	if len(id) != socketIDLen {
-		return 0, 0, false
-	}
-	var b [socketIDLen * 3 / 4]byte
-	if n, err := base64.RawURLEncoding.Decode(b[:], []byte(id)); err != nil || n != len(b) {
-		return 0, 0, false
-	}
-	return int(b[11]), uint32(b[12])<<16 | uint32(b[13])<<8 | uint32(b[14]), true
 }
 
 // Info describes the socket as a RemoteSocket: what a cluster adapter

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/riptide-io/riptide/engine"
+	"github.com/riptide-io/riptide/internal/slots"
 )
 
 // FuzzSocketByID: any string as a socket id (a room name, untrusted)
@@ -14,7 +15,7 @@ func FuzzSocketByID(f *testing.F) {
 	l := engine.NewDetachedLoop()
 	socks := detachedSockets(f, srv, srv.root, l, 3)
 	for _, s := range socks {
-		li, slot, ok := socketPlace(s.ID())
+		li, slot, ok := slots.Place(s.ID())
 		if !ok || li != s.loop().Index() || slot != s.slot() {
 			f.Fatalf("id %s: place %d/%d %v, socket at %d/%d", s.ID(), li, slot, ok, s.loop().Index(), s.slot())
 		}

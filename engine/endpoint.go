@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/binary"
 	"log/slog"
 	"math"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/riptide-io/riptide/frame"
 	"github.com/riptide-io/riptide/internal/http1"
+	"github.com/riptide-io/riptide/internal/slots"
 )
 
 // Endpoint is one Engine.IO server mounted at a path of a Server.
@@ -65,16 +65,9 @@ func (ep *Endpoint) Count() int { return int(ep.count.Load()) }
 // Goroutine-safe and lock-free: the sid names its loop and slot
 // (appendSID), and the session there must carry the whole sid.
 func (ep *Endpoint) lookup(sid []byte) *Session {
-	if len(sid) != sidLen {
-		return nil
-	}
-	var raw [sidRawLen]byte
-	if n, err := base64.RawURLEncoding.Decode(raw[:], sid); err != nil || n != sidRawLen {
-		return nil
-	}
+	li, slot, ok := slots.Place(sid)
 	loops := ep.srv.Loops()
-	li, slot := sidPlace(&raw)
-	if li >= len(loops) {
+	if !ok || li >= len(loops) {
 		return nil
 	}
 	s := loops[li].slots.get(slot)
@@ -410,27 +403,15 @@ func (ep *Endpoint) newSession(cn *conn, head []byte, t transportKind) *Session 
 	return s
 }
 
-// A sid is 20 characters of URL-safe base64 (like the reference's,
-// PROTOCOL.md §4) from sidRawLen bytes: 11 random, then the loop's index
-// and the session's slot on it (24 bits, big-endian), so that lookup goes
-// straight to the session. 88 random bits keep a sid unguessable; the
-// place costs nothing secret (the reference's ids carry a counter too).
-const sidRawLen = 15
-
-// appendSID appends a new sid for the session at slot.
+// appendSID appends a new sid for the session at slot: 20 characters of
+// URL-safe base64, like the reference's (PROTOCOL.md §4), that name the
+// loop and slot (slots.AppendID), so that lookup goes straight to the
+// session. 88 random bits keep a sid unguessable; the place costs nothing
+// secret (the reference's ids carry a counter too).
 func (l *Loop) appendSID(dst []byte, slot uint32) []byte {
-	var raw [sidRawLen]byte
-	_, _ = l.rng.Read(raw[:11])
-	raw[11] = byte(l.index) // gnet runs at most 256 loops
-	raw[12], raw[13], raw[14] = byte(slot>>16), byte(slot>>8), byte(slot)
-	return base64.RawURLEncoding.AppendEncode(dst, raw[:])
-}
-
-// sidPlace reads a sid's loop index and slot. A slot past 2^24 wraps: its
-// sid then names another slot and lookup, comparing the whole sid, finds
-// nothing (16M sessions on one loop, ~16 GB, are out of reach).
-func sidPlace(raw *[sidRawLen]byte) (loop int, slot uint32) {
-	return int(raw[11]), uint32(raw[12])<<16 | uint32(raw[13])<<8 | uint32(raw[14])
+	var raw [slots.IDRawLen]byte
+	_, _ = l.rng.Read(raw[:slots.IDRandomLen])
+	return slots.AppendID(dst, &raw, l.index, slot)
 }
 
 // appendAddr appends a.String() (for a *net.TCPAddr without building the

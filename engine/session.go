@@ -13,6 +13,7 @@ import (
 
 	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/frame"
+	"github.com/riptide-io/riptide/internal/slots"
 )
 
 // maxIovec is IOV_MAX on Linux: the most buffers one writev takes.
@@ -95,7 +96,7 @@ type Session struct {
 
 // sidLen is the length of every session id: a sid (appendSID) or a
 // detached session's id (newDetachedID).
-const sidLen = 20
+const sidLen = slots.IDLen
 
 // hsFlags say how a session's hs is stored. Immutable once the session is
 // made (Request reads them from any goroutine): not in the loop's flags.

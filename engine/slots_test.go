@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riptide-io/riptide/internal/slots"
 )
 
 // TestSlotTable: slots are handed out densely, reused after release
@@ -121,11 +123,7 @@ func TestSIDLookup(t *testing.T) {
 	wg.Wait()
 
 	sid := sids[0]
-	var raw [sidRawLen]byte
-	if _, err := base64.RawURLEncoding.Decode(raw[:], []byte(sid)); err != nil {
-		t.Fatal(err)
-	}
-	li, slot := sidPlace(&raw)
+	li, slot, _ := slots.Place(sid)
 	if s := ep.lookup([]byte(sid)); s.Loop().Index() != li || s.slot != slot {
 		t.Fatalf("sid says loop %d slot %d, session is at %d/%d", li, slot, s.Loop().Index(), s.slot)
 	}
@@ -137,6 +135,10 @@ func TestSIDLookup(t *testing.T) {
 			b[i] = 'A'
 		}
 		return string(b)
+	}
+	var raw [slots.IDRawLen]byte
+	if _, err := base64.RawURLEncoding.Decode(raw[:], []byte(sid)); err != nil {
+		t.Fatal(err)
 	}
 	raw[11] ^= 1
 	otherLoop := base64.RawURLEncoding.EncodeToString(raw[:])
