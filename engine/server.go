@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -59,12 +60,28 @@ type Server struct {
 	// against 104–116 µs) three hours later, when the box was slower: a
 	// thread hop per accept costs more when the cores are contended. It
 	// also leaves ~80 B less garbage per accept. Where connection setup
-	// dominates, measure. Off by default: with
-	// SO_REUSEPORT a second server started on the same port by the same
-	// user does not fail with "address in use" but silently takes a share
-	// of the connections, and the kernel balances connections over the
-	// loops by a hash of their addresses, not by load.
+	// dominates, measure. Off by default because the kernel balances
+	// connections over the loops by a hash of their addresses, not by
+	// load. A server with one loop accepts on it whatever this says: there
+	// is nothing to balance, so the acceptor thread would be pure cost.
+	//
+	// Start refuses a port something already listens on, with or without
+	// ReusePort (SO_REUSEPORT alone would let a second server started on
+	// the same port silently take a share of the connections); another
+	// program that sets SO_REUSEPORT itself can still join, as with any
+	// SO_REUSEPORT server.
 	ReusePort bool
+	// MaxConnections caps the connections held at once: past it, a new
+	// connection is answered 503 Service Unavailable and closed (Refused
+	// counts them), and the server and its other clients carry on.
+	// Default (0): what the process's file limit (RLIMIT_NOFILE, soft)
+	// leaves once Start has booted, less headroom for the application's
+	// own files (256) and, with one acceptor thread, for the listen
+	// backlog it may accept in one burst before any loop can refuse one.
+	// The cap is what keeps accept(2) from meeting EMFILE, on which gnet
+	// stops accepting for good. Negative: no cap (then the file limit
+	// must stay above what clients can open).
+	MaxConnections int
 
 	endpoints []*Endpoint
 	eng       gnet.Engine
@@ -77,6 +94,8 @@ type Server struct {
 	paced   atomic.Uint64 // posts that waited for a loop (Loop.pace)
 
 	connCount atomic.Int64
+	maxConns  atomic.Int64 // MaxConnections resolved at Start; 0: no cap
+	refused   atomic.Uint64
 	stopping  atomic.Bool
 	nextLoop  atomic.Uint64 // round robin of ServeHTTP hand-offs
 
@@ -113,10 +132,15 @@ func (srv *Server) Start(addr string) error {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
+	// One loop accepts for itself (gnet's SO_REUSEPORT mode: every loop
+	// has a listener), or one acceptor thread deals connections to the
+	// loops.
+	loopsAccept := srv.ReusePort || n == 1
 	var bound *net.TCPAddr
-	if srv.ReusePort {
+	if loopsAccept {
 		// gnet binds every loop's listener from the address string: port 0
-		// would give each loop a different port. Reserve one first.
+		// would give each loop a different port. Reserve one first; and
+		// refuse a port something listens on (SO_REUSEPORT would share it).
 		a, release, err := reservePort(addr)
 		if err != nil {
 			return err
@@ -127,7 +151,7 @@ func (srv *Server) Start(addr string) error {
 	go func() {
 		err := gnet.Run(srv, "tcp://"+addr,
 			gnet.WithNumEventLoop(n),
-			gnet.WithReusePort(srv.ReusePort),
+			gnet.WithReusePort(loopsAccept),
 			gnet.WithMulticore(true),
 			// A loop's goroutine keeps its thread, so that its thread id
 			// identifies it (Loop.pace: loops never wait for a loop).
@@ -155,46 +179,92 @@ func (srv *Server) Start(addr string) error {
 	}
 	if bound != nil {
 		srv.addr = bound
-		srv.meetLoops(n)
-		return nil
-	}
-	fd, err := srv.eng.Dup()
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	case *unix.SockaddrInet6:
-		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	} else {
+		fd, err := srv.eng.Dup()
+		if err != nil {
+			return err
+		}
+		sa, err := unix.Getsockname(fd)
+		if err == nil && srv.MaxConnections >= 0 {
+			// The acceptor accepts a whole burst before any loop can
+			// refuse one: keep the burst Node's size, so that the cap's
+			// headroom stays small.
+			err = unix.Listen(fd, listenBacklog)
+		}
+		unix.Close(fd)
+		if err != nil {
+			return err
+		}
+		switch a := sa.(type) {
+		case *unix.SockaddrInet4:
+			srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+		case *unix.SockaddrInet6:
+			srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+		}
 	}
 	srv.meetLoops(n)
+	srv.maxConns.Store(srv.connectionCap(loopsAccept, n))
 	return nil
 }
 
-// reservePort resolves addr for ReusePort: with port 0, it binds a socket
-// with SO_REUSEPORT to a free port and holds it, without listening (only
-// listening sockets receive connections, so none can land on it), until
-// release, which the caller calls once the loops' listeners are bound.
+// listenBacklog is the listen backlog with one acceptor thread: Node's
+// default (net.Server.listen), where gnet asks for somaxconn (4096 on
+// many machines).
+const listenBacklog = 511
+
+// appFileHeadroom is the files MaxConnections leaves by default for the
+// application's own use (logs, databases, outgoing requests).
+const appFileHeadroom = 256
+
+// connectionCap resolves MaxConnections once the loops run: what the file
+// limit leaves after the descriptors open now, the application's
+// headroom, and the connections that can be accepted before a loop sees
+// them (one per loop when loops accept, a backlog with one acceptor).
+func (srv *Server) connectionCap(loopsAccept bool, loops int) int64 {
+	if srv.MaxConnections != 0 {
+		return max(int64(srv.MaxConnections), 0)
+	}
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Cur == unix.RLIM_INFINITY || lim.Cur > 1<<40 {
+		return 0
+	}
+	open, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0 // not Linux: no cheap count of what is open
+	}
+	inFlight := int64(loops)
+	if !loopsAccept {
+		inFlight = listenBacklog + 1
+	}
+	return max(int64(lim.Cur)-int64(len(open))-appFileHeadroom-inFlight, 1)
+}
+
+// ConnectionLimit is the cap on connections held at once that Start
+// resolved from MaxConnections (0: none).
+func (srv *Server) ConnectionLimit() int { return int(srv.maxConns.Load()) }
+
+// Refused is how many connections were answered 503 and closed because
+// the server held MaxConnections. Goroutine-safe.
+func (srv *Server) Refused() uint64 { return srv.refused.Load() }
+
+// reservePort resolves addr for listeners with SO_REUSEPORT. With port
+// 0, it binds a socket with SO_REUSEPORT to a free port and holds it,
+// without listening (only listening sockets receive connections, so none
+// can land on it), until release, which the caller calls once the loops'
+// listeners are bound. With a port, it checks that nothing listens there
+// (probePort), since the loops' listeners would bind beside it.
 func reservePort(addr string) (bound *net.TCPAddr, release func(), err error) {
 	a, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
 	if a.Port != 0 {
+		if err := probePort(a); err != nil {
+			return nil, nil, err
+		}
 		return a, func() {}, nil
 	}
-	domain, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{})
-	if ip4 := a.IP.To4(); ip4 != nil {
-		sa = &unix.SockaddrInet4{Addr: [4]byte(ip4)}
-	} else if a.IP != nil {
-		domain, sa = unix.AF_INET6, &unix.SockaddrInet6{Addr: [16]byte(a.IP.To16())}
-	}
+	domain, sa := sockaddrOf(a)
 	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("engine: reserving a port: %w", err)
@@ -223,6 +293,39 @@ func reservePort(addr string) (bound *net.TCPAddr, release func(), err error) {
 		a.Port = g.Port
 	}
 	return a, func() { unix.Close(fd) }, nil
+}
+
+// probePort fails if a socket listens on a (or is bound there without
+// SO_REUSEADDR): it binds a socket with SO_REUSEADDR (so that connections
+// of an earlier run in TIME_WAIT do not count) and without SO_REUSEPORT,
+// which Linux refuses beside a listener.
+func probePort(a *net.TCPAddr) error {
+	domain, sa := sockaddrOf(a)
+	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("engine: listen %s: %w", a, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fmt.Errorf("engine: listen %s: %w", a, err)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fmt.Errorf("engine: listen %s: %w", a, err)
+	}
+	return nil
+}
+
+// sockaddrOf is a's socket domain and address, as gnet binds it: IPv6's
+// wildcard (both families) when a names no address.
+func sockaddrOf(a *net.TCPAddr) (int, unix.Sockaddr) {
+	if ip4 := a.IP.To4(); ip4 != nil {
+		return unix.AF_INET, &unix.SockaddrInet4{Addr: [4]byte(ip4), Port: a.Port}
+	}
+	var ip6 [16]byte
+	if a.IP != nil {
+		ip6 = [16]byte(a.IP.To16())
+	}
+	return unix.AF_INET6, &unix.SockaddrInet6{Addr: ip6, Port: a.Port}
 }
 
 // meetLoops connects to the server once per loop so that every loop is
@@ -361,6 +464,11 @@ func (srv *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if l.tid.Load() == 0 {
 		l.tid.Store(int32(unix.Gettid()))
 	}
+	if m := srv.maxConns.Load(); m > 0 && srv.connCount.Load() >= m {
+		// No conn: OnClose sees no *conn and counts nothing.
+		srv.refused.Add(1)
+		return overCapacity, gnet.Close
+	}
 	en, enrolled := c.Context().(*enrollment)
 	cn := newConn(c, l, enrolled)
 	srv.connCount.Add(1)
@@ -373,6 +481,10 @@ func (srv *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	l.leave()
 	return nil, a
 }
+
+// overCapacity answers a connection past MaxConnections, before its
+// request (a client reads it as the answer to what it sends).
+var overCapacity = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n\r\nserver at connection capacity")
 
 // OnClose implements gnet.EventHandler.
 func (srv *Server) OnClose(c gnet.Conn, _ error) gnet.Action {
