@@ -472,11 +472,7 @@ func (b BroadcastOperator) deliverWithAck(loops []*engine.Loop, msgs []*engine.P
 		l.Post(func() {
 			n := 0
 			b.deliverOnLoop(l, msgs, func(l *engine.Loop, sess *engine.Session) {
-				c, ok := sess.Data.(*client)
-				if !ok {
-					return
-				}
-				s := c.socket(b.nsp.name)
+				s := clientOf(sess).socket(b.nsp.name)
 				if s == nil {
 					return
 				}

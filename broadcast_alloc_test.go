@@ -17,9 +17,10 @@ func detachedSockets(tb testing.TB, srv *Server, nsp *Namespace, l *engine.Loop,
 	l.Run(func() {
 		for i := 0; i < n; i++ {
 			sess := l.NewDetachedSession((*engineHandler)(srv))
-			c := newClient(srv, sess)
-			sess.Data = c
-			s := newSocket(nsp, c, nil)
+			openClient(srv, sess)
+			c := clientOf(sess)
+			s := newSocket(nsp, sess, nil)
+			c.stopConnectTimeout()
 			c.addSocket(s)
 			s.onConnect()
 			out = append(out, s)
@@ -83,16 +84,16 @@ func TestBroadcastReachesExactlyTheSelection(t *testing.T) {
 	joinAll(l, socks, func(i int) []string { return rooms[i] })
 	before := make([]int64, len(socks))
 	for i, s := range socks {
-		before[i] = s.client.sess.Written()
+		before[i] = s.sess.Written()
 	}
 	broadcastOnce(srv.To("a", "b").Except("c").Except(socks[2].ID()), l)
 	want := []bool{true, true, false, false, false, false}
 	for i, s := range socks {
-		got := s.client.sess.Written() > before[i]
+		got := s.sess.Written() > before[i]
 		if got != want[i] {
 			t.Errorf("socket %d (rooms %v): received=%v, want %v", i, rooms[i], got, want[i])
 		}
-		before[i] = s.client.sess.Written()
+		before[i] = s.sess.Written()
 	}
 	// A socket's private room (its id), beside a named room.
 	if len(socks[5].ID()) != socketIDLen {
@@ -101,7 +102,7 @@ func TestBroadcastReachesExactlyTheSelection(t *testing.T) {
 	broadcastOnce(srv.To(socks[5].ID(), "b").Except(socks[1].ID()), l)
 	want = []bool{false, false, true, false, false, true}
 	for i, s := range socks {
-		if got := s.client.sess.Written() > before[i]; got != want[i] {
+		if got := s.sess.Written() > before[i]; got != want[i] {
 			t.Errorf("to(id of 5, b).except(id of 1): socket %d received=%v, want %v", i, got, want[i])
 		}
 	}
@@ -179,9 +180,9 @@ func TestEventAckAllocs(t *testing.T) {
 	})
 	l := engine.NewDetachedLoop()
 	socks := detachedSockets(t, srv, srv.root, l, 1)
-	c := socks[0].client
+	c := socks[0].conn()
 	pkt := []byte(`21["echo","0123456789abcdef0123456789abcdef"]`) // an Engine.IO message's payload
-	before := socks[0].client.sess.Written()
+	before := socks[0].sess.Written()
 	event := func() { c.onMessage(pkt, false) }
 	l.Run(event) // warm up: interned name, pooled buffers
 	var ms0, ms1 runtime.MemStats
@@ -192,8 +193,8 @@ func TestEventAckAllocs(t *testing.T) {
 	}
 	runtime.ReadMemStats(&ms1)
 	allocs := float64(ms1.Mallocs-ms0.Mallocs) / runs // AllocsPerRun would round down
-	if calls != runs+1 || socks[0].client.sess.Written() == before {
-		t.Fatalf("%d handler calls for %d events, %d bytes written", calls, runs+1, socks[0].client.sess.Written()-before)
+	if calls != runs+1 || socks[0].sess.Written() == before {
+		t.Fatalf("%d handler calls for %d events, %d bytes written", calls, runs+1, socks[0].sess.Written()-before)
 	}
 	t.Logf("%.2f allocations per event with ack", allocs)
 	if allocs > 3.1 { // 0.1: a stray runtime allocation may land in the window

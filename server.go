@@ -85,9 +85,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		l.Post(func() {
 			defer wg.Done()
 			l.ForEachSession(func(s *engine.Session) {
-				if c, ok := s.Data.(*client); ok {
-					c.close(ReasonServerShuttingDown)
-				}
+				clientOf(s).close(ReasonServerShuttingDown)
 			})
 		})
 	}
@@ -246,21 +244,15 @@ func (srv *Server) DisconnectSockets(close bool) { srv.root.DisconnectSockets(cl
 type engineHandler Server
 
 func (h *engineHandler) OnOpen(s *engine.Session) {
-	srv := (*Server)(h)
-	c := newClient(srv, s)
-	s.Data = c
+	openClient((*Server)(h), s)
 }
 
 func (h *engineHandler) OnMessage(s *engine.Session, data []byte, binary bool) {
-	if c, ok := s.Data.(*client); ok {
-		c.onMessage(data, binary)
-	}
+	clientOf(s).onMessage(data, binary)
 }
 
 func (h *engineHandler) OnClose(s *engine.Session, reason string) {
-	if c, ok := s.Data.(*client); ok {
-		c.onClose(reason)
-	}
+	clientOf(s).onClose(reason)
 }
 
 // ServerSideEmit sends an event to the other nodes' default namespace.

@@ -57,9 +57,9 @@ type Socket struct {
 	// inline (8 bytes less a connection): an id kept after the disconnect
 	// (a map of users to socket ids) would pin the Socket and all it points
 	// to, where now it pins 24 bytes.
-	id     *[socketIDLen]byte
-	nsp    *Namespace
-	client *client // its sess and the session's loop (and slot) are the socket's
+	id   *[socketIDLen]byte
+	nsp  *Namespace
+	sess *engine.Session // its connection: its loop and slot are the socket's
 
 	// state is the time the socket was made (Unix milliseconds, Node's
 	// handshake.issued) shifted left by one, and in bit 0 whether it is
@@ -151,10 +151,13 @@ type pendingAck struct {
 }
 
 // loop is the socket's loop, its session's.
-func (s *Socket) loop() *engine.Loop { return s.client.sess.Loop() }
+func (s *Socket) loop() *engine.Loop { return s.sess.Loop() }
+
+// conn is the socket's connection's Socket.IO state.
+func (s *Socket) conn() client { return clientOf(s.sess) }
 
 // slot is the socket's number in its loop's room shards: its session's.
-func (s *Socket) slot() uint32 { return s.client.sess.Slot() }
+func (s *Socket) slot() uint32 { return s.sess.Slot() }
 
 // stateConnected is the connected bit of Socket.state.
 const stateConnected = 1
@@ -171,11 +174,11 @@ func (s *Socket) setConnected(on bool) {
 // issued is when the socket was made, in Unix milliseconds.
 func (s *Socket) issued() int64 { return s.state.Load() >> 1 }
 
-func newSocket(nsp *Namespace, c *client, auth []byte) *Socket {
+func newSocket(nsp *Namespace, sess *engine.Session, auth []byte) *Socket {
 	s := &Socket{
-		id:     newSocketID(c.sess.Loop().Index(), c.sess.Slot()),
-		nsp:    nsp,
-		client: c,
+		id:   newSocketID(sess.Loop().Index(), sess.Slot()),
+		nsp:  nsp,
+		sess: sess,
 	}
 	s.state.Store(time.Now().UnixMilli() << 1)
 	if auth != nil {
@@ -226,7 +229,7 @@ func (s *Socket) Namespace() *Namespace { return s.nsp }
 func (s *Socket) Handshake() *Handshake {
 	x := s.ext()
 	x.hsOnce.Do(func() {
-		req := s.client.sess.Request()
+		req := s.sess.Request()
 		a := x.auth
 		if a == nil {
 			a = []byte("{}")
@@ -251,7 +254,7 @@ func (s *Socket) Handshake() *Handshake {
 func (s *Socket) Connected() bool { return s.state.Load()&stateConnected != 0 }
 
 // Transport is the connection's current transport. Loop-only.
-func (s *Socket) Transport() string { return s.client.sess.Transport() }
+func (s *Socket) Transport() string { return s.sess.Transport() }
 
 // On adds a handler for event.
 func (s *Socket) On(event string, fn EventHandler) { s.addListener(event, fn, false) }
@@ -451,7 +454,7 @@ func (s *Socket) emit(event string, args []any, id int64) error {
 		return err
 	}
 	for _, p := range msgs {
-		s.client.sess.SendPrepared(p)
+		s.sess.SendPrepared(p)
 		p.Release()
 	}
 	return nil
@@ -605,16 +608,16 @@ func (s *Socket) Disconnect(close bool) {
 			return
 		}
 		var buf [4]*Socket
-		for _, o := range s.client.socketList(buf[:0]) {
+		for _, o := range s.conn().socketList(buf[:0]) {
 			o.onDisconnect(ReasonServerNamespaceDisconnect, true)
 		}
-		s.client.close(ReasonServerNamespaceDisconnect)
+		s.conn().close(ReasonServerNamespaceDisconnect)
 	})
 }
 
 // Conn is the Engine.IO session under the socket (Node's socket.conn):
 // Close on it closes the connection without a Socket.IO DISCONNECT.
-func (s *Socket) Conn() *engine.Session { return s.client.sess }
+func (s *Socket) Conn() *engine.Session { return s.sess }
 
 // To targets rooms, excluding this socket (Node's socket.to(room)).
 func (s *Socket) To(rooms ...string) BroadcastOperator { return s.Broadcast().To(rooms...) }
@@ -665,7 +668,7 @@ func (s *Socket) onConnect() {
 	b := append(p.B(), byte(codec.EngineMessage))
 	p.SetB(codec.AppendConnect(b, s.nsp.name, s.ID(), ""))
 	p.Seal(false)
-	s.client.sess.SendPrepared(p)
+	s.sess.SendPrepared(p)
 	p.Release()
 	for _, fn := range s.nsp.connectionHandlers() {
 		s.safely("connection", func() { fn(s) })
@@ -677,7 +680,7 @@ func (s *Socket) onConnect() {
 
 // onDisconnect ends the socket. Loop-only.
 func (s *Socket) onDisconnect(reason string, sendPacket bool) {
-	c := s.client
+	c := s.conn()
 	c.remove(s)
 	if !s.Connected() {
 		return
@@ -724,7 +727,7 @@ func (s *Socket) onDisconnect(reason string, sendPacket bool) {
 		b := append(p.B(), byte(codec.EngineMessage))
 		p.SetB(codec.AppendDisconnect(b, s.nsp.name))
 		p.Seal(false)
-		s.client.sess.SendPrepared(p)
+		s.sess.SendPrepared(p)
 		p.Release()
 	}
 	s.mu.Lock()
@@ -744,7 +747,7 @@ func (s *Socket) safely(what string, fn func()) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.nsp.srv.cfg.Logger.Error("riptide: handler panic", "handler", what, "namespace", s.nsp.name, "socket", s.ID(), "panic", r)
-			s.client.close(ReasonForcedServerClose)
+			s.conn().close(ReasonForcedServerClose)
 		}
 	}()
 	fn()
@@ -752,7 +755,7 @@ func (s *Socket) safely(what string, fn func()) {
 
 // onEvent dispatches an EVENT. Loop-only.
 func (s *Socket) onEvent(pkt *codec.Packet, att [][]byte) {
-	c := s.client
+	c := s.conn()
 	rawName, isString, err := codec.EventName(pkt.Data)
 	if err != nil {
 		c.protocolError()
@@ -852,7 +855,7 @@ func (s *Socket) ackFunc(id int64) Ack {
 			return
 		}
 		for _, p := range msgs {
-			s.client.sess.SendPrepared(p)
+			s.sess.SendPrepared(p)
 			p.Release()
 		}
 	}
@@ -869,7 +872,7 @@ func (s *Socket) onAck(pkt *codec.Packet, att [][]byte) {
 	if pa.timer != nil {
 		pa.timer.Stop()
 	}
-	c := s.client
+	c := s.conn()
 	ls := loopStateOf(s.loop())
 	all, err := codec.SplitArgs(pkt.Data, ls.takeArgs())
 	if err != nil {
