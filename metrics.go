@@ -26,6 +26,9 @@ type Metrics struct {
 	// loop with a long queue (engine.Server.PacedPosts): the application
 	// emits faster than the server delivers.
 	PacedEmits uint64
+	// RefusedConnections counts connections answered 503 and closed at
+	// engine.Server.MaxConnections.
+	RefusedConnections uint64
 }
 
 // serverStats are the server's counters. Those a loop adds to per packet
@@ -65,6 +68,8 @@ func (srv *Server) Metrics() Metrics {
 		ConnectErrors: srv.stats.connectErrors.Load(),
 		Rooms:         srv.stats.rooms.Load(),
 		PacedEmits:    srv.eng.PacedPosts(),
+
+		RefusedConnections: srv.eng.Refused(),
 	}
 	for i := range srv.stats.stripes {
 		st := &srv.stats.stripes[i]

@@ -71,9 +71,10 @@ type Server struct {
 	// program that sets SO_REUSEPORT itself can still join, as with any
 	// SO_REUSEPORT server.
 	ReusePort bool
-	// MaxConnections caps the connections held at once: past it, a new
-	// connection is answered 503 Service Unavailable and closed (Refused
-	// counts them), and the server and its other clients carry on.
+	// MaxConnections caps the connections held at once (Node's
+	// net.Server maxConnections): past it, a new connection is answered
+	// 503 Service Unavailable and closed (Refused counts them), and the
+	// server and its other clients carry on.
 	// Default (0): what the process's file limit (RLIMIT_NOFILE, soft)
 	// leaves once Start has booted, less headroom for the application's
 	// own files (256) and, with one acceptor thread, for the listen

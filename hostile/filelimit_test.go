@@ -198,5 +198,5 @@ func TestFileLimitServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
-	fmt.Printf("refused %d\n", srv.Engine().Refused())
+	fmt.Printf("refused %d\n", srv.Metrics().RefusedConnections) // engine.Server.Refused, through Metrics
 }

@@ -22,6 +22,7 @@ type Collector struct {
 	messages, bytes, packetsIn, broadcasts, recipients *prometheus.Desc
 	volatileDrops, slowConsumers, handshakeErrors      *prometheus.Desc
 	connectErrors, upgrades, pacedEmits                *prometheus.Desc
+	refusedConnections                                 *prometheus.Desc
 }
 
 // NewCollector returns a collector for srv; register it with a registry.
@@ -47,6 +48,8 @@ func NewCollector(srv *riptide.Server) *Collector {
 		connectErrors:   d("connect_errors_total", "Refused namespace connections."),
 		upgrades:        d("upgrades_total", "Polling sessions upgraded to WebSocket."),
 		pacedEmits:      d("paced_emits_total", "Emits from outside the event loops that waited for a loop with a long queue."),
+		refusedConnections: d("refused_connections_total",
+			"Connections answered 503 and closed at the connection cap (engine.Server.MaxConnections)."),
 	}
 }
 
@@ -54,7 +57,7 @@ func NewCollector(srv *riptide.Server) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.connections, c.sessions, c.sockets, c.namespaces, c.rooms,
 		c.messages, c.bytes, c.packetsIn, c.broadcasts, c.recipients, c.volatileDrops, c.slowConsumers,
-		c.handshakeErrors, c.connectErrors, c.upgrades, c.pacedEmits} {
+		c.handshakeErrors, c.connectErrors, c.upgrades, c.pacedEmits, c.refusedConnections} {
 		ch <- d
 	}
 }
@@ -89,4 +92,5 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.connectErrors, m.ConnectErrors)
 	counter(c.pacedEmits, m.PacedEmits)
 	counter(c.upgrades, m.Upgrades)
+	counter(c.refusedConnections, m.RefusedConnections)
 }
