@@ -616,7 +616,9 @@ func (s *Socket) Disconnect(close bool) {
 }
 
 // Conn is the Engine.IO session under the socket (Node's socket.conn):
-// Close on it closes the connection without a Socket.IO DISCONNECT.
+// Close on it closes the connection without a Socket.IO DISCONNECT. Its
+// Data holds the connection's Socket.IO state: leave it to Riptide (use
+// Socket.Data for your own).
 func (s *Socket) Conn() *engine.Session { return s.sess }
 
 // To targets rooms, excluding this socket (Node's socket.to(room)).
