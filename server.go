@@ -52,7 +52,23 @@ func (srv *Server) Engine() *engine.Server { return srv.eng }
 
 // Listen starts serving on addr ("127.0.0.1:3000"; port 0 picks a free
 // one) and returns once the event loops run.
-func (srv *Server) Listen(addr string) error { return srv.eng.Start(addr) }
+func (srv *Server) Listen(addr string) error {
+	if err := srv.eng.Start(addr); err != nil {
+		return err
+	}
+	go srv.watchEngine()
+	return nil
+}
+
+// watchEngine logs, through Config.Logger, a stop that Close did not ask
+// for (engine.Server.Err): a server Listen started has no caller waiting
+// to hear it.
+func (srv *Server) watchEngine() {
+	<-srv.eng.Stopped()
+	if err := srv.eng.Err(); err != nil {
+		srv.cfg.Logger.Error("riptide: the server stopped serving", "err", err)
+	}
+}
 
 // Serve is Listen, then blocks until the server stops.
 func (srv *Server) Serve(addr string) error { return srv.eng.Serve(addr) }
@@ -79,22 +95,11 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 	srv.closed = true
 	srv.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, l := range srv.eng.Loops() {
-		wg.Add(1)
-		l.Post(func() {
-			defer wg.Done()
-			l.ForEachSession(func(s *engine.Session) {
-				clientOf(s).close(ReasonServerShuttingDown)
-			})
+	srv.eng.OnEveryLoop(ctx, func(l *engine.Loop) {
+		l.ForEachSession(func(s *engine.Session) {
+			clientOf(s).close(ReasonServerShuttingDown)
 		})
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	})
 	srv.closeAdapters()
 	return srv.eng.Shutdown(ctx)
 }

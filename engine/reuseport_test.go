@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/riptide-io/riptide/internal/listenfd"
 )
 
 // TestReusePort: with ReusePort, port 0 still gives one port (every loop's
@@ -185,5 +187,49 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out waiting")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStopOnItsOwn: when gnet stops its engine by itself (here: accept(2)
+// fails once the listening socket is shut down under it, as EMFILE would
+// without MaxConnections), Stopped closes, Err says why, and Serve would
+// return it; after Shutdown, Err is nil.
+func TestStopOnItsOwn(t *testing.T) {
+	for _, loops := range []int{1, 2} {
+		srv, base := startServer(t, quietConfig(), newEcho(), func(s *Server) { s.NumLoops = loops })
+		if srv.Err() != nil {
+			t.Fatalf("%d loops: Err %v while serving", loops, srv.Err())
+		}
+		// Not srv.eng.Dup: it reads gnet's listener field, which gnet's
+		// own stop writes.
+		fd, err := listenfd.Find(srv.Addr().(*net.TCPAddr).Port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Shutdown(fd, unix.SHUT_RD); err != nil {
+			t.Fatal(err)
+		}
+		// A connection attempt wakes the acceptor if the shutdown did not.
+		if c, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), time.Second); err == nil {
+			c.Close()
+		}
+		select {
+		case <-srv.Stopped():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d loops: the engine did not stop after its listener was shut down", loops)
+		}
+		err = srv.Err()
+		if err == nil || !strings.Contains(err.Error(), "gnet stopped on its own") {
+			t.Errorf("%d loops: Err %v, want why gnet stopped", loops, err)
+		}
+		t.Logf("%d loops: %v", loops, err)
+	}
+	srv, _ := startServer(t, quietConfig(), newEcho())
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-srv.Stopped()
+	if err := srv.Err(); err != nil {
+		t.Errorf("after Shutdown: Err %v, want nil", err)
 	}
 }

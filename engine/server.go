@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,7 +88,19 @@ type Server struct {
 	endpoints []*Endpoint
 	eng       gnet.Engine
 	booted    chan struct{}
-	done      chan error
+	// stopped is closed once gnet's engine has stopped, stopErr (written
+	// before) saying why when Shutdown did not ask for it.
+	stopped chan struct{}
+	stopErr error
+	// bootErr is why OnBoot stopped the engine; relisten asks it to set
+	// the listen backlog (one acceptor thread and a connection cap).
+	bootErr  error
+	relisten bool
+	// gnetErrs are the last errors gnet logged: its engine stops itself
+	// on some (accept(2) failing with other than EAGAIN and the like) with
+	// only log lines to say why, the cause first.
+	gnetErrMu sync.Mutex
+	gnetErrs  []string
 	addr      net.Addr
 
 	loopsMu sync.Mutex
@@ -107,7 +120,7 @@ type Server struct {
 
 // NewServer returns a server with no endpoints.
 func NewServer() *Server {
-	return &Server{booted: make(chan struct{}), done: make(chan error, 1)}
+	return &Server{booted: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 // Handle mounts an Engine.IO endpoint at cfg.Path. Call before Start.
@@ -149,6 +162,10 @@ func (srv *Server) Start(addr string) error {
 		defer release()
 		bound, addr = a, a.String()
 	}
+	if bound != nil {
+		srv.addr = bound
+	} // else OnBoot reads the address gnet bound
+	srv.relisten = !loopsAccept && srv.MaxConnections >= 0
 	go func() {
 		err := gnet.Run(srv, "tcp://"+addr,
 			gnet.WithNumEventLoop(n),
@@ -160,9 +177,21 @@ func (srv *Server) Start(addr string) error {
 			gnet.WithReuseAddr(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithLoadBalancing(gnet.LeastConnections),
-			gnet.WithLogger(quietLogger{}),
+			gnet.WithLogger(gnetLogger{srv}),
 		)
-		srv.done <- err
+		if err == nil && srv.bootErr != nil {
+			err = srv.bootErr
+		} else if err == nil && !srv.stopping.Load() {
+			srv.gnetErrMu.Lock()
+			reason := strings.Join(srv.gnetErrs, "; ")
+			srv.gnetErrMu.Unlock()
+			if reason == "" {
+				reason = "no reason logged"
+			}
+			err = fmt.Errorf("engine: gnet stopped on its own: %s", reason)
+		}
+		srv.stopErr = err
+		close(srv.stopped)
 		select {
 		case <-srv.booted:
 		default:
@@ -171,37 +200,12 @@ func (srv *Server) Start(addr string) error {
 	}()
 	<-srv.booted
 	select {
-	case err := <-srv.done:
-		if err == nil {
-			err = errors.New("engine: server stopped during start")
+	case <-srv.stopped:
+		if srv.stopErr != nil {
+			return srv.stopErr
 		}
-		return err
+		return errors.New("engine: server stopped during start")
 	default:
-	}
-	if bound != nil {
-		srv.addr = bound
-	} else {
-		fd, err := srv.eng.Dup()
-		if err != nil {
-			return err
-		}
-		sa, err := unix.Getsockname(fd)
-		if err == nil && srv.MaxConnections >= 0 {
-			// The acceptor accepts a whole burst before any loop can
-			// refuse one: keep the burst Node's size, so that the cap's
-			// headroom stays small.
-			err = unix.Listen(fd, listenBacklog)
-		}
-		unix.Close(fd)
-		if err != nil {
-			return err
-		}
-		switch a := sa.(type) {
-		case *unix.SockaddrInet4:
-			srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-		case *unix.SockaddrInet6:
-			srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-		}
 	}
 	srv.meetLoops(n)
 	srv.maxConns.Store(srv.connectionCap(loopsAccept, n))
@@ -355,12 +359,31 @@ func (srv *Server) meetLoops(n int) {
 	}
 }
 
-// Serve is Start, then waits until the server stops.
+// Serve is Start, then waits until the server stops: nil after
+// Shutdown, else why it stopped (Err).
 func (srv *Server) Serve(addr string) error {
 	if err := srv.Start(addr); err != nil {
 		return err
 	}
-	return <-srv.done
+	<-srv.stopped
+	return srv.stopErr
+}
+
+// Stopped is closed once the server has stopped serving: after Shutdown,
+// or on its own (Err then says why). Goroutine-safe.
+func (srv *Server) Stopped() <-chan struct{} { return srv.stopped }
+
+// Err is why the server stopped when Shutdown did not stop it (gnet stops
+// its engine when accept(2) fails with anything but a transient error,
+// EMFILE among them: MaxConnections is there to keep it from happening);
+// nil while it runs and after Shutdown. Goroutine-safe.
+func (srv *Server) Err() error {
+	select {
+	case <-srv.stopped:
+		return srv.stopErr
+	default:
+		return nil
+	}
 }
 
 // Addr is the bound address, after Start.
@@ -381,36 +404,50 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	if !srv.stopping.CompareAndSwap(false, true) {
 		return nil
 	}
-	var wg sync.WaitGroup
-	for _, l := range srv.Loops() {
-		wg.Add(1)
-		l.Post(func() {
-			defer wg.Done()
-			l.ForEachSession(func(s *Session) {
-				s.closeWithCode(ws.StatusGoingAway, "forced close")
-			})
+	srv.OnEveryLoop(ctx, func(l *Loop) {
+		l.ForEachSession(func(s *Session) {
+			s.closeWithCode(ws.StatusGoingAway, "forced close")
 		})
-	}
-	waitCtx(ctx, &wg)
+	})
 	// Give the loops a moment to flush close frames.
 	t := time.NewTimer(20 * time.Millisecond)
 	select {
 	case <-t.C:
 	case <-ctx.Done():
+	case <-srv.stopped:
 	}
 	for _, l := range srv.Loops() {
 		close(l.stopTick)
 	}
-	err := srv.eng.Stop(ctx)
-	return err
+	select {
+	case <-srv.stopped:
+		return nil // stopped on its own already (Err says why)
+	default:
+	}
+	return srv.eng.Stop(ctx)
 }
 
-func waitCtx(ctx context.Context, wg *sync.WaitGroup) {
-	ch := make(chan struct{})
-	go func() { wg.Wait(); close(ch) }()
-	select {
-	case <-ch:
-	case <-ctx.Done():
+// OnEveryLoop runs fn on every loop, and returns once all have run it, or
+// ctx expires, or the server stops (a stopped loop runs nothing). It
+// starts no goroutine, so none is left waiting for a loop that will not
+// run. Goroutine-safe; not from a loop.
+func (srv *Server) OnEveryLoop(ctx context.Context, fn func(*Loop)) {
+	loops := srv.Loops()
+	ran := make(chan struct{}, len(loops))
+	for _, l := range loops {
+		l.Post(func() {
+			fn(l)
+			ran <- struct{}{}
+		})
+	}
+	for range loops {
+		select {
+		case <-ran:
+		case <-ctx.Done():
+			return
+		case <-srv.stopped:
+			return
+		}
 	}
 }
 
@@ -455,8 +492,46 @@ func (srv *Server) loopOf(el gnet.EventLoop) *Loop {
 // OnBoot implements gnet.EventHandler.
 func (srv *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	srv.eng = eng
-	close(srv.booted)
+	defer close(srv.booted)
+	if srv.addr != nil {
+		return gnet.None
+	}
+	// Here, on the goroutine that will also close the listener when the
+	// engine stops: gnet's listener fd is a plain field, and reading it
+	// from Start raced with a stop gnet decided on its own.
+	if err := srv.readListener(); err != nil {
+		srv.bootErr = err
+		return gnet.Shutdown
+	}
 	return gnet.None
+}
+
+// readListener sets addr from the listening socket gnet bound and, with
+// one acceptor thread, sets its backlog: that thread accepts a whole burst
+// before any loop can refuse one at MaxConnections, so the burst is kept
+// at Node's size and the cap's headroom small.
+func (srv *Server) readListener() error {
+	fd, err := srv.eng.Dup()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return err
+	}
+	if srv.relisten {
+		if err := unix.Listen(fd, listenBacklog); err != nil {
+			return err
+		}
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	case *unix.SockaddrInet6:
+		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return nil
 }
 
 // OnOpen implements gnet.EventHandler.
@@ -521,14 +596,29 @@ func (srv *Server) route(path []byte) *Endpoint {
 	return nil
 }
 
-// quietLogger keeps gnet's own chatter out of the embedding program's
-// output; Riptide reports through Config.Logger.
-type quietLogger struct{}
+// gnetLogger keeps gnet's own chatter out of the embedding program's
+// output (Riptide reports through Config.Logger), but keeps its last error
+// for Err: gnet stops its engine on some errors and says so only in its
+// log.
+type gnetLogger struct{ srv *Server }
 
-func (quietLogger) Debugf(string, ...any) {}
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
+func (gnetLogger) Debugf(string, ...any) {}
+func (gnetLogger) Infof(string, ...any)  {}
+func (gnetLogger) Warnf(string, ...any)  {}
+func (l gnetLogger) Errorf(format string, args ...any) {
+	m := fmt.Sprintf(format, args...)
+	srv := l.srv
+	srv.gnetErrMu.Lock()
+	if len(srv.gnetErrs) == maxGnetErrs {
+		srv.gnetErrs = append(srv.gnetErrs[:0], srv.gnetErrs[1:]...)
+	}
+	srv.gnetErrs = append(srv.gnetErrs, m)
+	srv.gnetErrMu.Unlock()
+}
+
+// maxGnetErrs is how many of gnet's last error lines Err reports.
+const maxGnetErrs = 4
+
+func (gnetLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))
 }

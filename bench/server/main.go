@@ -177,7 +177,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("listen %s: %w", *addr, err)
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", a.srv.Addr())
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-a.srv.Engine().Stopped():
+		// gnet stopped by itself: exit with why, not linger refusing
+		// every connection.
+		err := a.srv.Engine().Err()
+		_ = a.close()
+		return err
+	}
 	return a.close()
 }
 
