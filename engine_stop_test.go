@@ -3,11 +3,10 @@
 package riptide
 
 import (
-	"bytes"
+	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +15,19 @@ import (
 	"github.com/riptide-io/riptide/internal/listenfd"
 )
 
-// syncBuffer is a bytes.Buffer for a logger written from another goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// recordCh is a slog.Handler that hands each record to the test (and
+// drops it when the test is not reading).
+type recordCh chan slog.Record
 
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
+func (c recordCh) Enabled(context.Context, slog.Level) bool { return true }
+func (c recordCh) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c recordCh) WithGroup(string) slog.Handler            { return c }
+func (c recordCh) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case c <- r.Clone():
+	default:
+	}
+	return nil
 }
 
 // TestEngineStopIsLogged: a server started with Listen has no caller
@@ -39,8 +35,8 @@ func (w *syncBuffer) String() string {
 // listening socket shut down under it; EMFILE on accept would do the same
 // without MaxConnections), Config.Logger says so, with gnet's reason.
 func TestEngineStopIsLogged(t *testing.T) {
-	logs := &syncBuffer{}
-	srv := New(Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	logs := make(recordCh, 64)
+	srv := New(Config{Logger: slog.New(logs)})
 	if err := srv.Listen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -56,14 +52,26 @@ func TestEngineStopIsLogged(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", srv.Addr().String(), time.Second); err == nil {
 		c.Close()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(logs.String(), "the server stopped serving") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log of the engine's stop; logs: %q", logs.String())
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case r := <-logs:
+			if r.Message != "riptide: the server stopped serving" {
+				continue
+			}
+			var why string
+			r.Attrs(func(a slog.Attr) bool {
+				if a.Key == "err" {
+					why = a.Value.String()
+				}
+				return true
+			})
+			if r.Level != slog.LevelError || !strings.Contains(why, "Accept() failed") {
+				t.Errorf("logged at %v with err %q, want an error giving gnet's reason", r.Level, why)
+			}
+			return
+		case <-timeout:
+			t.Fatal("no log of the engine's stop")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(logs.String(), "Accept() failed") {
-		t.Errorf("the log does not give gnet's reason: %q", logs.String())
 	}
 }
