@@ -51,7 +51,9 @@ func New(cfg Config) *Server {
 func (srv *Server) Engine() *engine.Server { return srv.eng }
 
 // Listen starts serving on addr ("127.0.0.1:3000"; port 0 picks a free
-// one) and returns once the event loops run.
+// one) and returns once the event loops run. Should the server ever stop
+// without Close (gnet stops on some accept(2) failures),
+// Config.Logger gets an error saying why, as does Engine().Err.
 func (srv *Server) Listen(addr string) error {
 	if err := srv.eng.Start(addr); err != nil {
 		return err
