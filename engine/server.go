@@ -150,7 +150,6 @@ func (srv *Server) Start(addr string) error {
 	// has a listener), or one acceptor thread deals connections to the
 	// loops.
 	loopsAccept := srv.ReusePort || n == 1
-	var bound *net.TCPAddr
 	if loopsAccept {
 		// gnet binds every loop's listener from the address string: port 0
 		// would give each loop a different port. Reserve one first; and
@@ -160,10 +159,7 @@ func (srv *Server) Start(addr string) error {
 			return err
 		}
 		defer release()
-		bound, addr = a, a.String()
-	}
-	if bound != nil {
-		srv.addr = bound
+		srv.addr, addr = a, a.String()
 	} // else OnBoot reads the address gnet bound
 	srv.relisten = !loopsAccept && srv.MaxConnections >= 0
 	go func() {
@@ -269,34 +265,19 @@ func reservePort(addr string) (bound *net.TCPAddr, release func(), err error) {
 		}
 		return a, func() {}, nil
 	}
-	domain, sa := sockaddrOf(a)
-	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("engine: reserving a port: %w", err)
-	}
-	fail := func(err error) (*net.TCPAddr, func(), error) {
-		unix.Close(fd)
-		return nil, nil, fmt.Errorf("engine: reserving a port: %w", err)
-	}
 	// SO_REUSEPORT only: the loops' listeners (SO_REUSEPORT too) may bind
 	// beside it, while other sockets may not (SO_REUSEADDR would let any
 	// socket with it bind a port nobody listens on).
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-		return fail(err)
-	}
-	if err := unix.Bind(fd, sa); err != nil {
-		return fail(err)
+	fd, err := bindWith(a, unix.SO_REUSEPORT)
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: reserving a port: %w", err)
 	}
 	got, err := unix.Getsockname(fd)
 	if err != nil {
-		return fail(err)
+		unix.Close(fd)
+		return nil, nil, fmt.Errorf("engine: reserving a port: %w", err)
 	}
-	switch g := got.(type) {
-	case *unix.SockaddrInet4:
-		a.Port = g.Port
-	case *unix.SockaddrInet6:
-		a.Port = g.Port
-	}
+	a.Port = tcpAddrOf(got).Port
 	return a, func() { unix.Close(fd) }, nil
 }
 
@@ -305,19 +286,43 @@ func reservePort(addr string) (bound *net.TCPAddr, release func(), err error) {
 // of an earlier run in TIME_WAIT do not count) and without SO_REUSEPORT,
 // which Linux refuses beside a listener.
 func probePort(a *net.TCPAddr) error {
-	domain, sa := sockaddrOf(a)
-	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := bindWith(a, unix.SO_REUSEADDR)
 	if err != nil {
 		return fmt.Errorf("engine: listen %s: %w", a, err)
 	}
-	defer unix.Close(fd)
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-		return fmt.Errorf("engine: listen %s: %w", a, err)
+	unix.Close(fd)
+	return nil
+}
+
+// bindWith returns a TCP socket bound to a with the socket option opt
+// (SO_REUSEPORT or SO_REUSEADDR) set, not listening.
+func bindWith(a *net.TCPAddr, opt int) (int, error) {
+	domain, sa := sockaddrOf(a)
+	fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
+		unix.Close(fd)
+		return -1, err
 	}
 	if err := unix.Bind(fd, sa); err != nil {
-		return fmt.Errorf("engine: listen %s: %w", a, err)
+		unix.Close(fd)
+		return -1, err
 	}
-	return nil
+	return fd, nil
+}
+
+// tcpAddrOf is the TCP address of an IPv4 or IPv6 socket address (an empty
+// one for any other).
+func tcpAddrOf(sa unix.Sockaddr) *net.TCPAddr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return &net.TCPAddr{}
 }
 
 // sockaddrOf is a's socket domain and address, as gnet binds it: IPv6's
@@ -525,12 +530,7 @@ func (srv *Server) readListener() error {
 			return err
 		}
 	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	case *unix.SockaddrInet6:
-		srv.addr = &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
-	}
+	srv.addr = tcpAddrOf(sa)
 	return nil
 }
 

@@ -88,11 +88,8 @@ func floodChild(t *testing.T, loops int, reuse bool, nofile int) {
 			return fmt.Errorf("dial: %w", err)
 		}
 		conns[i] = c
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		_, werr := io.WriteString(c, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-		buf := make([]byte, 512)
-		k, rerr := io.ReadAtLeast(c, buf, 12)
-		got := string(buf[:k])
+		got, werr, rerr := pollHandshake(c, 10*time.Second)
+		k := len(got)
 		switch {
 		case strings.HasPrefix(got, "HTTP/1.1 200 ") && werr == nil:
 			served.Add(1)
@@ -129,15 +126,12 @@ func floodChild(t *testing.T, loops int, reuse bool, nofile int) {
 	for {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err == nil {
-			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-			_, _ = io.WriteString(c, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-			buf := make([]byte, 512)
-			k, _ := io.ReadAtLeast(c, buf, 12)
+			got, _, _ := pollHandshake(c, 2*time.Second)
 			c.Close()
-			if strings.HasPrefix(string(buf[:k]), "HTTP/1.1 200 ") {
+			if strings.HasPrefix(got, "HTTP/1.1 200 ") {
 				break
 			}
-			err = fmt.Errorf("answered %q", trunc(string(buf[:k])))
+			err = fmt.Errorf("answered %q", trunc(got))
 		}
 		last = err
 		if time.Now().After(deadline) {
@@ -159,6 +153,17 @@ func floodChild(t *testing.T, loops int, reuse bool, nofile int) {
 	if want := refused503.Load() + reset.Load(); refusedByServer != want {
 		t.Errorf("server counted %d refused, the client saw %d", refusedByServer, want)
 	}
+}
+
+// pollHandshake sends a polling handshake on c and returns the start of
+// the answer (a status line at least), with the write's and the read's
+// errors.
+func pollHandshake(c net.Conn, timeout time.Duration) (got string, werr, rerr error) {
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	_, werr = io.WriteString(c, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
+	buf := make([]byte, 512)
+	k, rerr := io.ReadAtLeast(c, buf, 12)
+	return string(buf[:k]), werr, rerr
 }
 
 // TestFileLimitServer is TestFileLimitFlood's child: a server whose
