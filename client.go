@@ -77,19 +77,10 @@ func (c client) timer() *engine.Timer {
 // a compact form (an allocation, kept while the state needs it). Not on a
 // closed client.
 func (c client) state() *clientState {
-	switch d := c.sess.Data.(type) {
-	case *clientState:
-		return d
-	case *Socket:
-		x := &clientState{first: d}
-		c.sess.Data = x
-		return x
-	case *engine.Timer:
-		x := &clientState{connectTo: d}
-		c.sess.Data = x
+	if x, ok := c.sess.Data.(*clientState); ok {
 		return x
 	}
-	x := &clientState{}
+	x := &clientState{first: c.first(), connectTo: c.timer()}
 	c.sess.Data = x
 	return x
 }
