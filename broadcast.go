@@ -166,13 +166,31 @@ func encodeClusterPacket(dst []*engine.Prepared, nsp string, id int64, p Cluster
 // deliver counts the broadcast and hands msgs once to every loop that may
 // have recipients (loopMask, and sockets of the namespace); each loop
 // selects its recipients with set algebra and queues the shared bytes for
-// them, and the task.
+// them, and the task. It takes over the caller's references to msgs.
 func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	t.msgs = msgs
-	t.refs.Store(1) // the poster's, until it has posted to every loop
 	t.b.nsp.srv.stats.broadcasts.Add(1)
 	loops := t.b.nsp.srv.eng.Loops()
 	mask := t.b.loopMask()
+	var only *engine.Loop
+	n := 0
+	for _, l := range loops {
+		if t.b.visits(l, mask) {
+			only = l
+			n++
+		}
+	}
+	if n == 1 {
+		// One loop: the references pass to it as they are, and the task
+		// may join the one queued before it there (joinable).
+		t.refs.Store(1)
+		t.joinable = true
+		if only.PostOrJoin(t) {
+			t.release() // its message was copied into the queued task
+		}
+		return
+	}
+	t.refs.Store(1) // the poster's, until it has posted to every loop
 	// One task for every loop that may have recipients: a closure per loop
 	// would be an allocation each, per broadcast.
 	for _, l := range loops {
@@ -185,10 +203,27 @@ func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 		t.refs.Add(1)
 		l.PostTask(t)
 	}
-	for _, p := range t.msgs {
-		p.Release()
-	}
-	t.unref()
+	t.release()
+}
+
+// JoinTo folds t into prev when prev is a broadcast queued for its one
+// loop (joinable) to the same sockets, and both carry one text message:
+// t's message is appended to prev's (engine.Prepared.Join), so the loop
+// selects the recipients once and queues one entry per recipient for
+// both. Nothing can run on the loop between two tasks queued one after
+// the other, so the recipients are the same as if each had run. A
+// volatile pair is written or dropped together. Under the loop's queue
+// lock (engine.Joiner).
+func (t *deliverTask) JoinTo(prev engine.Task) bool {
+	q, ok := prev.(*deliverTask)
+	return ok && q.joinable && len(q.msgs) == 1 && len(t.msgs) == 1 &&
+		q.b.sameTargets(t.b) && q.msgs[0].Join(t.msgs[0])
+}
+
+// sameTargets reports whether b and o select the same sockets the same way.
+func (b BroadcastOperator) sameTargets(o BroadcastOperator) bool {
+	return b.nsp == o.nsp && b.volatile == o.volatile &&
+		slices.Equal(b.rooms, o.rooms) && slices.Equal(b.except, o.except)
 }
 
 // allLoops is loopMask's answer for a broadcast with no room: every loop
@@ -248,6 +283,10 @@ type deliverTask struct {
 	// refs counts the loops that have yet to run the task, plus one for
 	// the poster until it has posted to all: the last one out pools it.
 	refs atomic.Int32
+	// joinable: the task went to one loop with the poster's references,
+	// so while it waits in that loop's queue nobody else reads its
+	// message, and a later broadcast may join it (JoinTo).
+	joinable bool
 }
 
 var deliverTasks = sync.Pool{New: func() any { return new(deliverTask) }}
@@ -268,9 +307,18 @@ func (t *deliverTask) unref() {
 	}
 }
 
+// release drops the poster's references: to the messages, and to t.
+func (t *deliverTask) release() {
+	for _, p := range t.msgs {
+		p.Release()
+	}
+	t.unref()
+}
+
 // free forgets the broadcast (its rooms, its messages) and pools t.
 func (t *deliverTask) free() {
 	t.b = BroadcastOperator{}
+	t.joinable = false
 	t.msgs = nil
 	t.one[0] = nil
 	deliverTasks.Put(t)
@@ -312,11 +360,13 @@ func (b BroadcastOperator) deliverOnLoop(l *engine.Loop, msgs []*engine.Prepared
 			s.Write(p)
 		}
 	}
-	// One atomic add per loop and broadcast, not per recipient.
+	// One atomic add per loop and broadcast, not per recipient; joined
+	// broadcasts count one for each message (JoinTo).
+	n := uint64(msgs[0].Messages())
 	stats := b.nsp.srv.stats.perLoop(l)
-	stats.recipients.Add(sent)
+	stats.recipients.Add(sent * n)
 	if dropped > 0 {
-		stats.volatileDrops.Add(dropped)
+		stats.volatileDrops.Add(dropped * n)
 	}
 }
 

@@ -34,6 +34,10 @@ type Loop struct {
 	depth         int // nesting of enter/leave; loop-only
 	wakeScheduled bool
 	spare         []op
+	// joined counts the messages PostOrJoin folded into queued tasks
+	// since the loop last took its queue: the queue holds len(inbox) +
+	// joined messages (pace).
+	joined int
 	// taken, when not nil, is closed when the loop next takes its queue:
 	// posters waiting in pace watch it.
 	taken chan struct{}
@@ -47,8 +51,12 @@ type Loop struct {
 	// The turn's WebSocket messages, chained per session (Session.wHead),
 	// the list of a chain's frames handed to another loop (chainFrames),
 	// and the buffer a chain is copied into for its writes (writeChain).
-	wlog      []wentry
-	wtab      []*Prepared // the turn's distinct messages, each retained once
+	wlog []wentry
+	wtab []*Prepared // the turn's distinct messages, each retained once
+	// logMsgs counts the Engine.IO messages the log's entries hold (more
+	// than its entries when some are joined: Prepared.Join): when to
+	// write is decided on messages per session (leave).
+	logMsgs   int
 	iov       [][]byte
 	gather    []byte
 	rng       *rand.ChaCha8
@@ -270,8 +278,13 @@ func (t tickRunnable) Run(context.Context) error {
 
 func (l *Loop) post(o op) {
 	l.mu.Lock()
+	l.postLocked(o)
+}
+
+// postLocked queues o and unlocks l.mu, which the caller holds.
+func (l *Loop) postLocked(o op) {
 	l.inbox = append(l.inbox, o)
-	n := len(l.inbox)
+	n := len(l.inbox) + l.joined
 	wake := !l.inCallback && !l.wakeScheduled && l.el != nil
 	if wake {
 		l.wakeScheduled = true
@@ -290,11 +303,48 @@ func (l *Loop) post(o op) {
 	}
 }
 
+// A Joiner is a Task that can fold itself into the task queued just
+// before it on a loop (PostOrJoin).
+type Joiner interface {
+	Task
+	// JoinTo folds the task into prev, the task at the end of the loop's
+	// queue, when running prev so joined does what running prev then the
+	// task would, and reports whether it did: the loop then never runs
+	// the task. It is called under the queue's lock, where the loop cannot
+	// have started prev: it must be quick, and must not post.
+	JoinTo(prev Task) bool
+}
+
+// PostOrJoin queues t as PostTask does, unless the loop's queue ends with a
+// task that t joins (Joiner.JoinTo): then it reports true, and t will not
+// run. A burst of broadcasts to one room from one goroutine becomes a few
+// tasks, each writing many messages with one queue entry per recipient,
+// instead of a task and an entry per recipient for every message; the
+// order of everything queued is the same either way. Goroutine-safe.
+func (l *Loop) PostOrJoin(t Joiner) (joined bool) {
+	l.mu.Lock()
+	// No wake is needed for a join: a queue that is not empty is drained
+	// before the loop leaves its callback (leave), or has a wake
+	// scheduled.
+	if n := len(l.inbox); n > 0 && l.inbox[n-1].kind == opTask && t.JoinTo(l.inbox[n-1].task) {
+		l.joined++
+		full := n+l.joined >= inboxHigh
+		l.mu.Unlock()
+		if full {
+			l.pace()
+		}
+		return true
+	}
+	l.postLocked(op{kind: opTask, task: t})
+	return false
+}
+
 // Backpressure on the loops' queues. A goroutine that posts faster than a
 // loop can run its work (a broadcast burst from a ticker, say) would grow
 // the loop's queue without bound: memory, GC work over a queue of pointers,
-// and latency for everything queued behind. Past inboxHigh queued items, a
-// poster that is not itself a loop waits until the loop takes its queue,
+// and latency for everything queued behind. Past inboxHigh queued items (a
+// task that others joined counts once for each: PostOrJoin), a poster
+// that is not itself a loop waits until the loop takes its queue,
 // for at most maxPace per post. Loops never wait (a loop waiting for
 // another that waits for it would deadlock), and the wait is bounded so
 // that a loop stuck on something the poster holds (a mutex of the
@@ -331,7 +381,7 @@ func (l *Loop) pace() {
 	defer t.Stop()
 	for {
 		l.mu.Lock()
-		if len(l.inbox) < inboxHigh {
+		if len(l.inbox)+l.joined < inboxHigh {
 			l.mu.Unlock()
 			return
 		}
@@ -392,6 +442,7 @@ func (l *Loop) leave() {
 		}
 		ops := l.inbox
 		l.inbox = l.spare[:0]
+		l.joined = 0
 		if l.taken != nil {
 			close(l.taken) // posters waiting in pace may go on
 			l.taken = nil
@@ -403,7 +454,7 @@ func (l *Loop) leave() {
 			// A batch can hold thousands of broadcasts to thousands
 			// each: write once the log is full rather than at the
 			// batch's end, so that it stays bounded (logLimit).
-			if len(l.wlog) >= l.logLimit() {
+			if l.logMsgs >= l.logLimit() {
 				l.flushDirty()
 			}
 		}
@@ -418,7 +469,7 @@ func (l *Loop) leave() {
 		// whose output is not in the write log (polling) or who got one
 		// message while the log fills slowly must not wait for the queue
 		// to empty under steady load.
-		if len(l.wlog) >= flushLogMax || len(l.wlog) >= flushPerSession*len(l.dirty) ||
+		if l.logMsgs >= flushLogMax || l.logMsgs >= flushPerSession*len(l.dirty) ||
 			(len(l.dirty) > 0 && monoNow()-l.lastFlush >= int64(flushDelayMax)) {
 			l.flushDirty()
 		}
@@ -513,6 +564,7 @@ func (l *Loop) flushDirty() {
 	// leave), and the turn's messages are released (the write has copied
 	// what the kernel did not take).
 	l.wlog = keepUpTo(l.wlog, keep)
+	l.logMsgs = 0
 	for i, p := range l.wtab {
 		p.Release()
 		l.wtab[i] = nil

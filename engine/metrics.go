@@ -105,16 +105,15 @@ type outCount struct {
 	msgs, nbytes uint64
 }
 
-// countOut counts a message of n bytes queued to a session of ep.
-// Loop-only.
-func (l *Loop) countOut(ep *Endpoint, n int) {
+// countOut counts p's messages queued to a session of ep. Loop-only.
+func (l *Loop) countOut(ep *Endpoint, p *Prepared) {
 	c := &l.out
 	if c.ep != ep {
 		l.publishOut()
 		c.ep = ep
 	}
-	c.msgs++
-	c.nbytes += uint64(n)
+	c.msgs += uint64(p.msgs)
+	c.nbytes += uint64(p.Len())
 }
 
 // publishOut adds the loop's pending out counts to its stripe. Loop-only.

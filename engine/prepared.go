@@ -2,11 +2,13 @@ package engine
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
 
+	"github.com/riptide-io/riptide/codec"
 	"github.com/riptide-io/riptide/frame"
 )
 
@@ -26,6 +28,10 @@ var (
 	// and its size calibration shared counters between every core:
 	// BenchmarkPreparedParallel ~170 ns → ~80).
 	preparedPool = sync.Pool{New: func() any { return new(Prepared) }}
+	// joinedPool holds messages whose buffers have maxJoined bytes of
+	// capacity, for Join (grow): kept apart so that a single message never
+	// takes a buffer of that size.
+	joinedPool = sync.Pool{New: func() any { return &Prepared{b: make([]byte, 0, maxJoined)} }}
 	// livePrepared counts Prepared messages not yet released to their pool
 	// while trackPrepared is on: after traffic stops it must fall back to
 	// the handful of static packets, or something leaks buffers (the soak
@@ -65,11 +71,14 @@ func LivePrepared() int64 {
 // not be modified after Seal.
 type Prepared struct {
 	b       []byte
-	start   int // first byte of the WebSocket frame in b
+	start   int32 // first byte of the WebSocket frame in b
 	binary  bool
 	sealed  bool
 	tracked bool // counted in livePrepared
 	refs    atomic.Int32
+	// msgs is the number of Engine.IO messages the frames hold: 1, more
+	// once Join has appended others.
+	msgs int32
 }
 
 // NewPrepared returns an empty message with one reference. Append the
@@ -83,6 +92,7 @@ func NewPrepared() *Prepared {
 	}
 	p.b = append(p.b[:0], make([]byte, Headroom)...)
 	p.start = 0
+	p.msgs = 1
 	p.binary = false
 	p.sealed = false
 	p.refs.Store(1)
@@ -104,7 +114,7 @@ func (p *Prepared) Seal(binary bool) *Prepared {
 	if binary {
 		op = ws.OpBinary
 	}
-	p.start = frame.PutHeader(p.b, true, op, len(p.b)-Headroom)
+	p.start = int32(frame.PutHeader(p.b, true, op, len(p.b)-Headroom))
 	p.sealed = true
 	return p
 }
@@ -112,16 +122,105 @@ func (p *Prepared) Seal(binary bool) *Prepared {
 // Binary reports whether the message is a binary Engine.IO message.
 func (p *Prepared) Binary() bool { return p.binary }
 
-// Frame returns the whole WebSocket frame. Valid while a reference is held.
+// Frame returns the whole WebSocket frame (of a joined message: its
+// frames, one after the other). Valid while a reference is held.
 func (p *Prepared) Frame() []byte { return p.b[p.start:] }
 
 // Packet returns the Engine.IO packet (text) or data (binary) without the
-// WebSocket header. Valid while a reference is held.
-func (p *Prepared) Packet() []byte { return p.b[Headroom:] }
+// WebSocket header (of a joined message: the first one's). Valid while a
+// reference is held.
+func (p *Prepared) Packet() []byte {
+	if p.msgs == 1 {
+		return p.b[Headroom:]
+	}
+	_, payload, _ := splitFrame(p.b[p.start:])
+	return payload
+}
+
+// Messages is the number of Engine.IO messages p holds: 1, unless Join
+// has appended others.
+func (p *Prepared) Messages() int { return int(p.msgs) }
+
+// maxJoined is the most bytes Join lets a message grow to: the largest
+// buffer the pool keeps.
+const maxJoined = maxPooledPrepared
+
+// Join appends q's frames to p, so that the messages reach every session
+// p is queued for in order, with one reference and one queue entry per
+// session instead of one per message (emits to the same sockets that wait
+// in a loop's queue one after the other: Loop.PostOrJoin). Both must be
+// sealed text messages, and p must be referenced by its caller alone, who
+// has not queued it anywhere yet: no reader may see its bytes change. q is
+// copied, not kept. Join reports false, changing nothing, when these do
+// not hold or p would grow past maxJoined bytes.
+func (p *Prepared) Join(q *Prepared) bool {
+	if !p.sealed || !q.sealed || p.binary || q.binary || p.refs.Load() != 1 ||
+		len(p.b)+q.Len() > maxJoined {
+		return false
+	}
+	f := q.Frame()
+	if n := len(p.b) + len(f); n > cap(p.b) {
+		p.grow(n)
+	}
+	p.b = append(p.b, f...)
+	p.msgs += q.msgs
+	return true
+}
+
+// joinPooledFrom is the size from which a joined message takes its buffer
+// from joinedPool: a burst joins a few hundred messages per buffer, and
+// growing each by doubling up to maxJoined was ~150 B of garbage per
+// message (BenchmarkEmitBurstSmallRooms). Below it, a message grows by
+// doubling, so that short runs of joins (two emits to a room between
+// emits to others, say) hold at most twice their bytes.
+const joinPooledFrom = 8 << 10
+
+// grow makes room for n bytes in p's buffer, n <= maxJoined.
+func (p *Prepared) grow(n int) {
+	if n <= joinPooledFrom {
+		b := make([]byte, len(p.b), max(n, 2*cap(p.b)))
+		copy(b, p.b)
+		p.b = b
+		return
+	}
+	// Swap buffers with a carrier from joinedPool: p takes its maxJoined
+	// one, and the carrier takes p's old one to the common pool.
+	c := joinedPool.Get().(*Prepared)
+	c.b = append(c.b[:0], p.b...)
+	p.b, c.b = c.b, p.b
+	preparedPool.Put(c)
+}
+
+// splitFrame splits f, a run of the unmasked frames Seal writes, into its
+// first frame's payload and the frames after it; ok is false when f is
+// too short to hold a frame (never for a Prepared's own bytes).
+func splitFrame(f []byte) (rest, payload []byte, ok bool) {
+	if len(f) < 2 {
+		return nil, nil, false
+	}
+	h, n := 2, uint64(f[1]&0x7f)
+	switch n {
+	case 126:
+		if len(f) < 4 {
+			return nil, nil, false
+		}
+		h, n = 4, uint64(binary.BigEndian.Uint16(f[2:]))
+	case 127:
+		if len(f) < 10 {
+			return nil, nil, false
+		}
+		h, n = 10, binary.BigEndian.Uint64(f[2:])
+	}
+	if n > uint64(len(f)-h) {
+		return nil, nil, false
+	}
+	end := h + int(n)
+	return f[end:], f[h:end], true
+}
 
 // Len is the number of bytes the message occupies on a WebSocket, counted
 // against a session's outbound cap.
-func (p *Prepared) Len() int { return len(p.b) - p.start }
+func (p *Prepared) Len() int { return len(p.b) - int(p.start) }
 
 // Retain takes one more reference.
 func (p *Prepared) Retain() { p.refs.Add(1) }
@@ -135,18 +234,37 @@ func (p *Prepared) Release() {
 	if n < 0 {
 		panic("engine: Prepared released too many times")
 	}
-	if cap(p.b) > maxPooledPrepared {
-		p.b = nil
-	}
 	if p.tracked {
 		livePrepared.Add(-1)
 	}
-	preparedPool.Put(p)
+	switch c := cap(p.b); {
+	case c == maxJoined:
+		joinedPool.Put(p)
+	case c > maxPooledPrepared:
+		p.b = nil
+		fallthrough
+	default:
+		preparedPool.Put(p)
+	}
 }
 
 // appendPolling appends the polling form of the message to dst: the text
-// packet as is, a binary message as "b" + base64 (PROTOCOL.md §2).
+// packet as is (a joined message's packets separated as a payload's are),
+// a binary message as "b" + base64 (PROTOCOL.md §2).
 func (p *Prepared) appendPolling(dst []byte) []byte {
+	if p.msgs > 1 {
+		for f, i := p.b[p.start:], 0; ; i++ {
+			rest, payload, ok := splitFrame(f)
+			if !ok {
+				return dst
+			}
+			if i > 0 {
+				dst = append(dst, codec.RecordSeparator)
+			}
+			dst = append(dst, payload...)
+			f = rest
+		}
+	}
 	if !p.binary {
 		return append(dst, p.Packet()...)
 	}
@@ -156,6 +274,19 @@ func (p *Prepared) appendPolling(dst []byte) []byte {
 
 // pollingLen is the length of appendPolling's output.
 func (p *Prepared) pollingLen() int {
+	if p.msgs > 1 {
+		// The frames' payloads and a separator between two: the bytes
+		// less the headers, plus msgs-1.
+		n := int(p.msgs) - 1
+		for f := p.b[p.start:]; ; {
+			rest, payload, ok := splitFrame(f)
+			if !ok {
+				return n
+			}
+			n += len(payload)
+			f = rest
+		}
+	}
 	if !p.binary {
 		return len(p.Packet())
 	}

@@ -318,8 +318,9 @@ func (s *Session) enqueue(p *Prepared) {
 		return
 	}
 	l := s.loop
-	l.countOut(s.ep, p.Len())
+	l.countOut(s.ep, p)
 	if s.poll == nil { // WebSocket
+		l.logMsgs += int(p.msgs)
 		l.wlog = append(l.wlog, wentry{m: l.turnMessage(p)})
 		i := int32(len(l.wlog))
 		if s.wTail != 0 {

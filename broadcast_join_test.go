@@ -1,0 +1,168 @@
+package riptide_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riptide-io/riptide"
+	"github.com/riptide-io/riptide/engine"
+)
+
+// pollClient is a Socket.IO client on HTTP long-polling only.
+type pollClient struct {
+	t    *testing.T
+	url  string
+	got  []string // packets read and not yet taken
+	http http.Client
+}
+
+// dialPolling opens a polling session and connects it to "/".
+func dialPolling(t *testing.T, srv *riptide.Server) *pollClient {
+	t.Helper()
+	pc := &pollClient{t: t, http: http.Client{Timeout: 10 * time.Second}}
+	base := "http://" + srv.Addr().String() + "/socket.io/?EIO=4&transport=polling"
+	open := pc.get(base)
+	var hs struct{ Sid string }
+	if !strings.HasPrefix(open, "0") || json.Unmarshal([]byte(open[1:]), &hs) != nil || hs.Sid == "" {
+		t.Fatalf("polling handshake: %q", open)
+	}
+	pc.url = base + "&sid=" + hs.Sid
+	pc.post("40")
+	if p := pc.read(); !strings.HasPrefix(p, "40{") {
+		t.Fatalf("polling CONNECT: got %q", p)
+	}
+	return pc
+}
+
+func (pc *pollClient) get(url string) string {
+	pc.t.Helper()
+	resp, err := pc.http.Get(url)
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		pc.t.Fatalf("GET: %d %q %v", resp.StatusCode, b, err)
+	}
+	return string(b)
+}
+
+func (pc *pollClient) post(payload string) {
+	pc.t.Helper()
+	resp, err := pc.http.Post(pc.url, "text/plain;charset=UTF-8", strings.NewReader(payload))
+	if err != nil {
+		pc.t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		pc.t.Fatalf("POST %q: %d", payload, resp.StatusCode)
+	}
+}
+
+// read returns the next packet, polling for more when none is left and
+// answering pings.
+func (pc *pollClient) read() string {
+	pc.t.Helper()
+	for {
+		for len(pc.got) > 0 {
+			p := pc.got[0]
+			pc.got = pc.got[1:]
+			if p == "2" {
+				pc.post("3")
+				continue
+			}
+			return p
+		}
+		pc.got = strings.Split(pc.get(pc.url), "\x1e")
+	}
+}
+
+// TestEmitBurstJoins: emits to the same room that wait, one after the
+// other, in the loop's queue travel as one message, and reach every member
+// — WebSocket and polling — exactly as separate emits would: every
+// message, in order, interleaved with the emits to another room or with
+// another selection as they were made; and the metrics count every message.
+func TestEmitBurstJoins(t *testing.T) {
+	srv := roomServer(t, 1, nil)
+	a, b, c := dial(srv, ""), dial(srv, ""), dial(srv, "")
+	for _, cl := range []*wsClient{a, b} {
+		cl.call(t, "join", "r")
+	}
+	c.call(t, "join", "s")
+	pc := dialPolling(t, srv)
+	pc.post(`421["join","r"]`)
+	if got := pc.read(); got != "431[]" {
+		t.Fatalf("polling join: got %q", got)
+	}
+
+	// Hold the loop so that the emits wait in its queue.
+	engine.TrackPrepared(true)
+	defer engine.TrackPrepared(false)
+	held, release := make(chan struct{}), make(chan struct{})
+	srv.Engine().Loops()[0].Post(func() { close(held); <-release })
+	<-held
+	live0 := engine.LivePrepared()
+	m0 := srv.Metrics()
+	const n = 200
+	var want []string // what a member of r must read, in order
+	emit := func(op riptide.BroadcastOperator, v string) {
+		t.Helper()
+		if err := op.Emit("m", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		v := fmt.Sprint("r", i)
+		emit(srv.To("r"), v)
+		want = append(want, fmt.Sprintf(`42["m",%q]`, v))
+		switch i {
+		case n / 2:
+			emit(srv.To("s"), "s") // the next emit to r starts a new message
+		case n/2 + 10:
+			emit(srv.To("r").Except("nobody"), "v") // the same sockets, not the same selection: not joined
+			want = append(want, `42["m","v"]`)
+		}
+	}
+	// Queued: r0..r100, s, r101..r110, v, r111..r199.
+	if got := engine.LivePrepared() - live0; got != 5 {
+		t.Errorf("%d messages wait in the queue, want 5 (joined runs split by the other emits)", got)
+	}
+	close(release)
+
+	for _, cl := range []*wsClient{a, b} {
+		for i, w := range want {
+			if got := cl.read(); got != w {
+				t.Fatalf("WebSocket member, packet %d: got %q, want %q", i, got, w)
+			}
+		}
+	}
+	for i, w := range want {
+		if got := pc.read(); got != w {
+			t.Fatalf("polling member, packet %d: got %q, want %q", i, got, w)
+		}
+	}
+	expect(t, c, `42["m","s"]`)
+	m := srv.Metrics()
+	if d := m.Broadcasts - m0.Broadcasts; d != n+2 {
+		t.Errorf("Broadcasts grew by %d, want %d", d, n+2)
+	}
+	if d, w := m.Recipients-m0.Recipients, uint64(3*(n+1)+1); d != w {
+		t.Errorf("Recipients grew by %d, want %d", d, w)
+	}
+	// MessagesOut is published as the loop's turn ends: wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for m.MessagesOut-m0.MessagesOut < uint64(3*(n+1)+1) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		m = srv.Metrics()
+	}
+	if d := m.MessagesOut - m0.MessagesOut; d < uint64(3*(n+1)+1) {
+		t.Errorf("MessagesOut grew by %d, want at least %d", d, 3*(n+1)+1)
+	}
+}
