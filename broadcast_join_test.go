@@ -166,3 +166,36 @@ func TestEmitBurstJoins(t *testing.T) {
 		t.Errorf("MessagesOut grew by %d, want at least %d", d, 3*(n+1)+1)
 	}
 }
+
+// TestSocketEmitsJoin: emits to one socket that wait in the loop's queue
+// one after the other join (engine.Session.SendPrepared); an emit to
+// another socket in between starts a new message, and each socket gets
+// exactly its own, in order.
+func TestSocketEmitsJoin(t *testing.T) {
+	srv := roomServer(t, 1, nil)
+	a, b := dial(srv, ""), dial(srv, "")
+	sa, _ := socketOf(t, srv, a)
+	sb, _ := socketOf(t, srv, b)
+	engine.TrackPrepared(true)
+	defer engine.TrackPrepared(false)
+	held, release := make(chan struct{}), make(chan struct{})
+	srv.Engine().Loops()[0].Post(func() { close(held); <-release })
+	<-held
+	live0 := engine.LivePrepared()
+	for _, e := range []struct {
+		s *riptide.Socket
+		v string
+	}{{sa, "a1"}, {sa, "a2"}, {sa, "a3"}, {sb, "b1"}, {sa, "a4"}, {sa, "a5"}} {
+		if err := e.s.Emit("m", e.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := engine.LivePrepared() - live0; got != 3 {
+		t.Errorf("%d messages wait in the queue, want 3", got)
+	}
+	close(release)
+	for _, v := range []string{"a1", "a2", "a3", "a4", "a5"} {
+		expect(t, a, fmt.Sprintf(`42["m",%q]`, v))
+	}
+	expect(t, b, `42["m","b1"]`)
+}

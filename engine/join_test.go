@@ -171,3 +171,30 @@ func TestJoinedMessageQueuedOnce(t *testing.T) {
 		t.Errorf("writes %+v, want the three frames in one", fc.calls)
 	}
 }
+
+// TestSendPreparedJoins: messages sent to a session one after the other
+// while they wait in the loop's queue join the one before when the queue
+// alone holds it; one the sender still holds is never changed, and
+// everything leaves in order.
+func TestSendPreparedJoins(t *testing.T) {
+	l, fc, s := newFakeWebSocket(t)
+	l.enter()
+	held := textMessage("a") // its sender keeps it a while
+	s.SendPrepared(held)
+	for _, m := range []string{"b", "c", "d"} {
+		p := textMessage(m)
+		s.SendPrepared(p)
+		p.Release()
+	}
+	if len(l.inbox) != 2 || l.joined != 2 {
+		t.Errorf("queue: %d sends and %d joined, want 2 and 2", len(l.inbox), l.joined)
+	}
+	if held.Messages() != 1 || !bytes.Equal(held.Frame(), textFrames("a")) {
+		t.Errorf("a message its sender holds was changed: %q", held.Frame())
+	}
+	held.Release()
+	l.leave()
+	if len(fc.calls) != 1 || !bytes.Equal(fc.calls[0].b, textFrames("a", "b", "c", "d")) {
+		t.Errorf("writes %+v, want the four frames in one, in order", fc.calls)
+	}
+}

@@ -327,16 +327,23 @@ func (l *Loop) PostOrJoin(t Joiner) (joined bool) {
 	// before the loop leaves its callback (leave), or has a wake
 	// scheduled.
 	if n := len(l.inbox); n > 0 && l.inbox[n-1].kind == opTask && t.JoinTo(l.inbox[n-1].task) {
-		l.joined++
-		full := n+l.joined >= inboxHigh
-		l.mu.Unlock()
-		if full {
-			l.pace()
-		}
+		l.joinedLocked()
 		return true
 	}
 	l.postLocked(op{kind: opTask, task: t})
 	return false
+}
+
+// joinedLocked counts a message joined to the queue's last and unlocks
+// l.mu, which the caller holds; past the mark, the poster waits as post's
+// do.
+func (l *Loop) joinedLocked() {
+	l.joined++
+	full := len(l.inbox)+l.joined >= inboxHigh
+	l.mu.Unlock()
+	if full {
+		l.pace()
+	}
 }
 
 // Backpressure on the loops' queues. A goroutine that posts faster than a

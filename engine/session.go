@@ -283,9 +283,22 @@ func (s *Session) send(data []byte, binary bool) {
 // SendPrepared queues a prepared message; the session takes its own
 // reference, the caller keeps theirs. Goroutine-safe. On the home loop
 // (inside a handler) prefer Write, which skips the queue.
+//
+// A message sent while the one before it to the same session still waits,
+// last in the loop's queue, joins it (Prepared.Join) when that one is
+// referenced by the queue alone: a goroutine streaming to one socket
+// queues one message per run, not one per message.
 func (s *Session) SendPrepared(p *Prepared) {
+	l := s.loop
+	l.mu.Lock()
+	if n := len(l.inbox); n > 0 {
+		if last := &l.inbox[n-1]; last.kind == opSend && last.s == s && last.p.Join(p) {
+			l.joinedLocked()
+			return
+		}
+	}
 	p.Retain()
-	s.loop.post(op{kind: opSend, s: s, p: p})
+	l.postLocked(op{kind: opSend, s: s, p: p})
 }
 
 // Write queues a prepared message for the end of the current loop turn;
