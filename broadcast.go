@@ -169,28 +169,37 @@ func encodeClusterPacket(dst []*engine.Prepared, nsp string, id int64, p Cluster
 // them, and the task. It takes over the caller's references to msgs.
 func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	t.msgs = msgs
+	t.refs.Store(1) // the poster's, until it has posted to every loop
 	t.b.nsp.srv.stats.broadcasts.Add(1)
 	loops := t.b.nsp.srv.eng.Loops()
 	mask := t.b.loopMask()
-	var only *engine.Loop
+	var buf [maxJoinLoops]*engine.Loop
+	targets := buf[:0]
 	n := 0
 	for _, l := range loops {
 		if t.b.visits(l, mask) {
-			only = l
+			if n < len(buf) {
+				targets = append(targets, l)
+			}
 			n++
 		}
 	}
 	if n == 1 {
 		// One loop: the references pass to it as they are, and the task
-		// may join the one queued before it there (joinable).
-		t.refs.Store(1)
-		t.joinable = true
-		if only.PostOrJoin(t) {
+		// may join the one queued before it there (JoinTo).
+		t.holders, t.joinable = 1, true
+		if targets[0].PostOrJoin(t) {
 			t.release() // its message was copied into the queued task
 		}
 		return
 	}
-	t.refs.Store(1) // the poster's, until it has posted to every loop
+	if n > 1 && n <= len(buf) && len(msgs) == 1 {
+		t.holders, t.joinable = int32(n), true
+		if engine.PostOrJoinAll(targets, t) {
+			t.release()
+			return
+		}
+	}
 	// One task for every loop that may have recipients: a closure per loop
 	// would be an allocation each, per broadcast.
 	for _, l := range loops {
@@ -206,18 +215,24 @@ func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	t.release()
 }
 
-// JoinTo folds t into prev when prev is a broadcast queued for its one
-// loop (joinable) to the same sockets, and both carry one text message:
-// t's message is appended to prev's (engine.Prepared.Join), so the loop
+// maxJoinLoops is the most loops a broadcast may visit and still join
+// the one before it (JoinTo): it locks them all at once.
+const maxJoinLoops = 16
+
+// JoinTo folds t into prev when prev is a broadcast to the same sockets
+// queued, and not started, on the same loops, whose references are all
+// its loops' (the poster of a broadcast to several loops drops its own
+// once it has posted to all), and both carry one text message: t's
+// message is appended to prev's (engine.Prepared.Join), so each loop
 // selects the recipients once and queues one entry per recipient for
-// both. Nothing can run on the loop between two tasks queued one after
-// the other, so the recipients are the same as if each had run. A
-// volatile pair is written or dropped together. Under the loop's queue
-// lock (engine.Joiner).
+// both. Nothing can run on a loop between two tasks queued one after the
+// other, so the recipients are the same as if each had run. A volatile
+// pair is written or dropped together. Called with the loops' queues
+// locked (engine.Joiner).
 func (t *deliverTask) JoinTo(prev engine.Task) bool {
 	q, ok := prev.(*deliverTask)
-	return ok && q.joinable && len(q.msgs) == 1 && len(t.msgs) == 1 &&
-		q.b.sameTargets(t.b) && q.msgs[0].Join(t.msgs[0])
+	return ok && q.joinable && q.holders == t.holders && len(q.msgs) == 1 && len(t.msgs) == 1 &&
+		q.b.sameTargets(t.b) && q.msgs[0].Join(t.msgs[0], int(q.holders))
 }
 
 // sameTargets reports whether b and o select the same sockets the same way.
@@ -283,10 +298,11 @@ type deliverTask struct {
 	// refs counts the loops that have yet to run the task, plus one for
 	// the poster until it has posted to all: the last one out pools it.
 	refs atomic.Int32
-	// joinable: the task went to one loop with the poster's references,
-	// so while it waits in that loop's queue nobody else reads its
-	// message, and a later broadcast may join it (JoinTo).
+	// joinable: a later broadcast may join the task while it waits in
+	// its loops' queues (JoinTo); holders is the number of loops it went
+	// to, each with one reference to its messages.
 	joinable bool
+	holders  int32
 }
 
 var deliverTasks = sync.Pool{New: func() any { return new(deliverTask) }}
@@ -318,7 +334,7 @@ func (t *deliverTask) release() {
 // free forgets the broadcast (its rooms, its messages) and pools t.
 func (t *deliverTask) free() {
 	t.b = BroadcastOperator{}
-	t.joinable = false
+	t.joinable, t.holders = false, 0
 	t.msgs = nil
 	t.one[0] = nil
 	deliverTasks.Put(t)

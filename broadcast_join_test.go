@@ -199,3 +199,53 @@ func TestSocketEmitsJoin(t *testing.T) {
 	}
 	expect(t, b, `42["m","b1"]`)
 }
+
+// TestEmitBurstJoinsAcrossLoops: a burst to a room with members on two
+// loops joins on both at once, and an emit to a room on one loop only, in
+// between, starts new messages; every member gets its room's messages, in
+// order.
+func TestEmitBurstJoinsAcrossLoops(t *testing.T) {
+	srv := roomServer(t, 2, nil)
+	var onLoop [2][]*wsClient
+	for len(onLoop[0]) < 2 || len(onLoop[1]) < 2 {
+		cl := dial(srv, "")
+		i := loopOf(t, srv, cl)
+		onLoop[i] = append(onLoop[i], cl)
+	}
+	members := []*wsClient{onLoop[0][0], onLoop[1][0]}
+	for _, cl := range members {
+		cl.call(t, "join", "r")
+	}
+	solo := onLoop[0][1]
+	solo.call(t, "join", "s") // a room on loop 0 only
+	engine.TrackPrepared(true)
+	defer engine.TrackPrepared(false)
+	release := make(chan struct{})
+	for _, l := range srv.Engine().Loops() {
+		held := make(chan struct{})
+		l.Post(func() { close(held); <-release })
+		<-held
+	}
+	live0 := engine.LivePrepared()
+	const n = 100
+	for i := range n {
+		if err := srv.To("r").Emit("m", i); err != nil {
+			t.Fatal(err)
+		}
+		if i == n/2 {
+			if err := srv.To("s").Emit("m", "s"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := engine.LivePrepared() - live0; got != 3 {
+		t.Errorf("%d messages wait in the queues, want 3 (r's two runs and s's)", got)
+	}
+	close(release)
+	for _, cl := range members {
+		for i := range n {
+			expect(t, cl, fmt.Sprintf(`42["m",%d]`, i))
+		}
+	}
+	expect(t, solo, `42["m","s"]`)
+}

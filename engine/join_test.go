@@ -23,7 +23,7 @@ func TestPreparedJoin(t *testing.T) {
 	p := textMessage("a")
 	for _, s := range []string{"bb", long, "ccc"} {
 		q := textMessage(s)
-		if !p.Join(q) {
+		if !p.Join(q, 1) {
 			t.Fatalf("Join(%.8q) refused", s)
 		}
 		q.Release()
@@ -74,7 +74,7 @@ func TestPreparedJoinRefuses(t *testing.T) {
 	}
 	for _, c := range cases {
 		before := append([]byte(nil), c.p.b...)
-		if c.p.Join(c.q) {
+		if c.p.Join(c.q, 1) {
 			t.Errorf("%s: joined", c.name)
 		}
 		if !bytes.Equal(c.p.b, before) || c.p.Messages() != 1 {
@@ -87,7 +87,7 @@ func TestPreparedJoinRefuses(t *testing.T) {
 	p := textMessage("first")
 	part := textMessage(strings.Repeat("x", 1000))
 	n := 1
-	for p.Join(part) {
+	for p.Join(part, 1) {
 		n++
 	}
 	if len(p.b)+part.Len() <= maxJoined || len(p.b) > maxJoined || cap(p.b) > maxPooledPrepared {
@@ -157,7 +157,7 @@ func TestJoinedMessageQueuedOnce(t *testing.T) {
 	p := textMessage("a")
 	for _, m := range []string{"b", "c"} {
 		q := textMessage(m)
-		p.Join(q)
+		p.Join(q, 1)
 		q.Release()
 	}
 	l.enter()
@@ -196,5 +196,39 @@ func TestSendPreparedJoins(t *testing.T) {
 	l.leave()
 	if len(fc.calls) != 1 || !bytes.Equal(fc.calls[0].b, textFrames("a", "b", "c", "d")) {
 		t.Errorf("writes %+v, want the four frames in one, in order", fc.calls)
+	}
+}
+
+// TestPostOrJoinAll: a task bound for several loops joins only a task that
+// ends every one of their queues, and posts nothing when it does not.
+func TestPostOrJoinAll(t *testing.T) {
+	_, _, l0 := newFakeLoop()
+	_, _, l1 := newFakeLoop()
+	l1.index = 1
+	var runs []int
+	task := func(id int) *joinTask { return &joinTask{key: "a", ids: []int{id}, runs: &runs} }
+	l0.enter()
+	l1.enter()
+	first := task(1)
+	l0.PostTask(first)
+	l1.PostTask(first)
+	if !PostOrJoinAll([]*Loop{l1, l0}, task(2)) {
+		t.Error("a task at the end of both queues: not joined")
+	}
+	if len(l0.inbox) != 1 || len(l1.inbox) != 1 || l0.joined != 1 || l1.joined != 1 {
+		t.Errorf("queues %d and %d, joined %d and %d; want 1, 1, 1, 1", len(l0.inbox), len(l1.inbox), l0.joined, l1.joined)
+	}
+	l1.Post(func() {})
+	if PostOrJoinAll([]*Loop{l0, l1}, task(3)) {
+		t.Error("joined a task that no longer ends one of the queues")
+	}
+	if len(l0.inbox) != 1 || len(l1.inbox) != 2 {
+		t.Errorf("a refused join posted: queues %d and %d, want 1 and 2", len(l0.inbox), len(l1.inbox))
+	}
+	l0.leave()
+	l1.leave()
+	// first ran on both loops, with the id joined into it.
+	if want := []int{1, 2, 1, 2}; !slices.Equal(runs, want) {
+		t.Errorf("ran %v, want %v", runs, want)
 	}
 }

@@ -334,6 +334,55 @@ func (l *Loop) PostOrJoin(t Joiner) (joined bool) {
 	return false
 }
 
+// PostOrJoinAll is PostOrJoin for a task bound for several loops: when the
+// queue of every loop in loops ends with one same task, and t joins it
+// (Joiner.JoinTo, called once, with every queue locked, so that no loop
+// can start that task meanwhile), it reports true and t will not run.
+// Otherwise it reports false having posted nothing: post t to each loop
+// yourself (PostTask). loops holds each loop once; PostOrJoinAll sorts it
+// by Index, the order it locks them in. Goroutine-safe.
+func PostOrJoinAll(loops []*Loop, t Joiner) bool {
+	if len(loops) == 0 {
+		return false
+	}
+	// Insertion sort: a handful of loops, and no allocation.
+	for i := 1; i < len(loops); i++ {
+		for j := i; j > 0 && loops[j].index < loops[j-1].index; j-- {
+			loops[j], loops[j-1] = loops[j-1], loops[j]
+		}
+	}
+	for _, l := range loops {
+		l.mu.Lock()
+	}
+	var prev Task
+	for i, l := range loops {
+		n := len(l.inbox)
+		if n == 0 || l.inbox[n-1].kind != opTask || (i > 0 && l.inbox[n-1].task != prev) {
+			prev = nil
+			break
+		}
+		prev = l.inbox[n-1].task
+	}
+	if prev == nil || !t.JoinTo(prev) {
+		for _, l := range loops {
+			l.mu.Unlock()
+		}
+		return false
+	}
+	var full []*Loop
+	for _, l := range loops {
+		l.joined++
+		if len(l.inbox)+l.joined >= inboxHigh {
+			full = append(full, l)
+		}
+		l.mu.Unlock()
+	}
+	for _, l := range full {
+		l.pace()
+	}
+	return true
+}
+
 // joinedLocked counts a message joined to the queue's last and unlocks
 // l.mu, which the caller holds; past the mark, the poster waits as post's
 // do.

@@ -149,12 +149,15 @@ const maxJoined = maxPooledPrepared
 // p is queued for in order, with one reference and one queue entry per
 // session instead of one per message (emits to the same sockets that wait
 // in a loop's queue one after the other: Loop.PostOrJoin). Both must be
-// sealed text messages, and p must be referenced by its caller alone, who
-// has not queued it anywhere yet: no reader may see its bytes change. q is
-// copied, not kept. Join reports false, changing nothing, when these do
-// not hold or p would grow past maxJoined bytes.
-func (p *Prepared) Join(q *Prepared) bool {
-	if !p.sealed || !q.sealed || p.binary || q.binary || p.refs.Load() != 1 ||
+// sealed text messages. holders is the number of references p has, as its
+// caller knows them: every one must be held by a queue whose loop cannot
+// start on p meanwhile (the caller holds the queues' locks), so that no
+// reader sees its bytes change; a reference anyone else took shows as one
+// more, and Join refuses. q is copied, not kept. Join reports false,
+// changing nothing, when these do not hold or p would grow past
+// maxJoined bytes.
+func (p *Prepared) Join(q *Prepared, holders int) bool {
+	if !p.sealed || !q.sealed || p.binary || q.binary || p.refs.Load() != int32(holders) ||
 		len(p.b)+q.Len() > maxJoined {
 		return false
 	}

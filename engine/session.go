@@ -292,7 +292,7 @@ func (s *Session) SendPrepared(p *Prepared) {
 	l := s.loop
 	l.mu.Lock()
 	if n := len(l.inbox); n > 0 {
-		if last := &l.inbox[n-1]; last.kind == opSend && last.s == s && last.p.Join(p) {
+		if last := &l.inbox[n-1]; last.kind == opSend && last.s == s && last.p.Join(p, 1) {
 			l.joinedLocked()
 			return
 		}
