@@ -19,8 +19,13 @@
 // (Loop.Post, Session.Send).
 //
 // Writes are coalesced: whatever a turn of the loop queues for a session
-// goes out in one writev (WebSocket) or one poll response, after the
-// callback that produced it returns.
+// goes out in one write (WebSocket) or one poll response, after the
+// callback that produced it returns. Messages are joined, too: a
+// broadcast or a Session.SendPrepared that reaches a loop's queue right
+// behind one to the same sessions, not yet started, is appended to it
+// (Prepared.Join, Loop.PostOrJoin, PostOrJoinAll), so a burst costs the
+// loop one selection and one queue entry per recipient per run of
+// messages rather than per message; the order of everything is the same.
 //
 // # Lifetimes
 //
