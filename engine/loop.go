@@ -351,19 +351,21 @@ func PostOrJoinAll(loops []*Loop, t Joiner) bool {
 			loops[j], loops[j-1] = loops[j-1], loops[j]
 		}
 	}
-	for _, l := range loops {
-		l.mu.Lock()
-	}
+	// Lock loop by loop, giving up at the first queue that does not end
+	// with the same task: an emit that cannot join costs one lock more.
 	var prev Task
 	for i, l := range loops {
+		l.mu.Lock()
 		n := len(l.inbox)
 		if n == 0 || l.inbox[n-1].kind != opTask || (i > 0 && l.inbox[n-1].task != prev) {
-			prev = nil
-			break
+			for _, u := range loops[:i+1] {
+				u.mu.Unlock()
+			}
+			return false
 		}
 		prev = l.inbox[n-1].task
 	}
-	if prev == nil || !t.JoinTo(prev) {
+	if !t.JoinTo(prev) {
 		for _, l := range loops {
 			l.mu.Unlock()
 		}

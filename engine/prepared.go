@@ -68,7 +68,8 @@ func LivePrepared() int64 {
 // reference, owned by the caller; every queue that keeps it takes its own
 // (Retain) and drops it when written (Release). The last Release returns the
 // buffer to its pool. Retain and Release are goroutine-safe; the buffer must
-// not be modified after Seal.
+// not be modified after Seal, except by Join, which only appends, and only
+// while nobody can read it.
 type Prepared struct {
 	b       []byte
 	start   int32 // first byte of the WebSocket frame in b
