@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,4 +249,50 @@ func TestEmitBurstJoinsAcrossLoops(t *testing.T) {
 		}
 	}
 	expect(t, solo, `42["m","s"]`)
+}
+
+// TestConcurrentEmittersOneRoom: four goroutines burst to one room whose
+// members live on two loops, so that their emits join each other's
+// broadcasts while those are still being posted and released; every member
+// must get every message exactly once, each goroutine's in its order.
+func TestConcurrentEmittersOneRoom(t *testing.T) {
+	const emitters, msgs = 4, 500
+	srv := roomServer(t, 2, nil)
+	var members []*wsClient
+	seen := map[int]bool{}
+	for len(members) < 4 || len(seen) < 2 {
+		cl := dial(srv, "")
+		seen[loopOf(t, srv, cl)] = true
+		cl.call(t, "join", "r")
+		members = append(members, cl)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for e := range emitters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			op := srv.To("r")
+			for i := range msgs {
+				if err := op.Emit("m", e, i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for _, cl := range members {
+		next := make([]int, emitters)
+		for range emitters * msgs {
+			var e, i int
+			got := cl.read()
+			if _, err := fmt.Sscanf(got, `42["m",%d,%d]`, &e, &i); err != nil || e < 0 || e >= emitters {
+				t.Fatalf("got %q", got)
+			}
+			if i != next[e] {
+				t.Fatalf("from emitter %d: message %d, want %d", e, i, next[e])
+			}
+			next[e]++
+		}
+	}
 }
