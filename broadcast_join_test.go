@@ -85,6 +85,24 @@ func (pc *pollClient) read() string {
 	}
 }
 
+// holdLoops blocks every loop of srv until release is called (or the test
+// ends), so that what is posted meanwhile waits in their queues, and turns
+// the count of live messages on: live0 is the count with the loops held.
+func holdLoops(t *testing.T, srv *riptide.Server) (release func(), live0 int64) {
+	t.Helper()
+	engine.TrackPrepared(true)
+	t.Cleanup(func() { engine.TrackPrepared(false) })
+	ch := make(chan struct{})
+	release = sync.OnceFunc(func() { close(ch) })
+	t.Cleanup(release)
+	for _, l := range srv.Engine().Loops() {
+		held := make(chan struct{})
+		l.Post(func() { close(held); <-ch })
+		<-held
+	}
+	return release, engine.LivePrepared()
+}
+
 // TestEmitBurstJoins: emits to the same room that wait, one after the
 // other, in the loop's queue travel as one message, and reach every member
 // — WebSocket and polling — exactly as separate emits would: every
@@ -103,13 +121,7 @@ func TestEmitBurstJoins(t *testing.T) {
 		t.Fatalf("polling join: got %q", got)
 	}
 
-	// Hold the loop so that the emits wait in its queue.
-	engine.TrackPrepared(true)
-	defer engine.TrackPrepared(false)
-	held, release := make(chan struct{}), make(chan struct{})
-	srv.Engine().Loops()[0].Post(func() { close(held); <-release })
-	<-held
-	live0 := engine.LivePrepared()
+	release, live0 := holdLoops(t, srv) // the emits wait in the loop's queue
 	m0 := srv.Metrics()
 	const n = 200
 	var want []string // what a member of r must read, in order
@@ -135,7 +147,7 @@ func TestEmitBurstJoins(t *testing.T) {
 	if got := engine.LivePrepared() - live0; got != 5 {
 		t.Errorf("%d messages wait in the queue, want 5 (joined runs split by the other emits)", got)
 	}
-	close(release)
+	release()
 
 	for _, cl := range []*wsClient{a, b} {
 		for i, w := range want {
@@ -177,12 +189,7 @@ func TestSocketEmitsJoin(t *testing.T) {
 	a, b := dial(srv, ""), dial(srv, "")
 	sa, _ := socketOf(t, srv, a)
 	sb, _ := socketOf(t, srv, b)
-	engine.TrackPrepared(true)
-	defer engine.TrackPrepared(false)
-	held, release := make(chan struct{}), make(chan struct{})
-	srv.Engine().Loops()[0].Post(func() { close(held); <-release })
-	<-held
-	live0 := engine.LivePrepared()
+	release, live0 := holdLoops(t, srv)
 	for _, e := range []struct {
 		s *riptide.Socket
 		v string
@@ -194,7 +201,7 @@ func TestSocketEmitsJoin(t *testing.T) {
 	if got := engine.LivePrepared() - live0; got != 3 {
 		t.Errorf("%d messages wait in the queue, want 3", got)
 	}
-	close(release)
+	release()
 	for _, v := range []string{"a1", "a2", "a3", "a4", "a5"} {
 		expect(t, a, fmt.Sprintf(`42["m",%q]`, v))
 	}
@@ -219,15 +226,7 @@ func TestEmitBurstJoinsAcrossLoops(t *testing.T) {
 	}
 	solo := onLoop[0][1]
 	solo.call(t, "join", "s") // a room on loop 0 only
-	engine.TrackPrepared(true)
-	defer engine.TrackPrepared(false)
-	release := make(chan struct{})
-	for _, l := range srv.Engine().Loops() {
-		held := make(chan struct{})
-		l.Post(func() { close(held); <-release })
-		<-held
-	}
-	live0 := engine.LivePrepared()
+	release, live0 := holdLoops(t, srv)
 	const n = 100
 	for i := range n {
 		if err := srv.To("r").Emit("m", i); err != nil {
@@ -242,7 +241,7 @@ func TestEmitBurstJoinsAcrossLoops(t *testing.T) {
 	if got := engine.LivePrepared() - live0; got != 3 {
 		t.Errorf("%d messages wait in the queues, want 3 (r's two runs and s's)", got)
 	}
-	close(release)
+	release()
 	for _, cl := range members {
 		for i := range n {
 			expect(t, cl, fmt.Sprintf(`42["m",%d]`, i))
