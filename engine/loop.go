@@ -34,9 +34,9 @@ type Loop struct {
 	depth         int // nesting of enter/leave; loop-only
 	wakeScheduled bool
 	spare         []op
-	// joined counts the messages PostOrJoin folded into queued tasks
-	// since the loop last took its queue: the queue holds len(inbox) +
-	// joined messages (pace).
+	// joined counts the messages folded into queued work since the loop
+	// last took its queue (PostOrJoin, PostOrJoinAll, SendPrepared): the
+	// queue holds len(inbox) + joined messages (pace).
 	joined int
 	// taken, when not nil, is closed when the loop next takes its queue:
 	// posters waiting in pace watch it.
