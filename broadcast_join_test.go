@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -292,6 +294,100 @@ func TestConcurrentEmittersOneRoom(t *testing.T) {
 				t.Fatalf("from emitter %d: message %d, want %d", e, i, next[e])
 			}
 			next[e]++
+		}
+	}
+}
+
+// TestJoinRandomized: one goroutine makes 3,000 random emits — to rooms,
+// unions, excepts, a socket id, the whole namespace, a socket directly,
+// another socket's broadcast — over six sockets on two loops, now and then
+// holding the loops so that long runs wait in their queues and join. Every
+// socket must get exactly the emits whose selection holds it, in the order
+// they were made (one emitter: a total order).
+func TestJoinRandomized(t *testing.T) {
+	srv := roomServer(t, 2, nil)
+	const clients = 6
+	cls := make([]*wsClient, clients)
+	socks := make([]*riptide.Socket, clients)
+	ids := make([]string, clients)
+	rooms := map[string][]int{"r0": {0, 1, 2}, "r1": {2, 3, 4}, "r2": {4, 5, 0}}
+	loops := map[int]bool{}
+	for i := range clients {
+		cls[i] = dial(srv, "")
+		var l int
+		socks[i], l = socketOf(t, srv, cls[i])
+		loops[l] = true
+		ids[i] = socks[i].ID()
+	}
+	if len(loops) != 2 {
+		t.Skip("the sockets landed on one loop")
+	}
+	for name, members := range rooms {
+		for _, i := range members {
+			cls[i].call(t, "join", name)
+		}
+	}
+	in := func(i int, names ...string) bool {
+		for _, n := range names {
+			if n == ids[i] || slices.Contains(rooms[n], i) {
+				return true
+			}
+		}
+		return false
+	}
+	type target struct {
+		emit func(k int) error
+		gets func(i int) bool
+	}
+	targets := []target{
+		{func(k int) error { return srv.To("r0").Emit("m", k) }, func(i int) bool { return in(i, "r0") }},
+		{func(k int) error { return srv.To("r1").Emit("m", k) }, func(i int) bool { return in(i, "r1") }},
+		{func(k int) error { return srv.To("r0", "r1").Emit("m", k) }, func(i int) bool { return in(i, "r0", "r1") }},
+		{func(k int) error { return srv.To("r2").Except("r1").Emit("m", k) },
+			func(i int) bool { return in(i, "r2") && !in(i, "r1") }},
+		{func(k int) error { return srv.To(ids[3]).Emit("m", k) }, func(i int) bool { return i == 3 }},
+		{func(k int) error { return srv.Emit("m", k) }, func(int) bool { return true }},
+		{func(k int) error { return socks[1].Emit("m", k) }, func(i int) bool { return i == 1 }},
+		{func(k int) error { return socks[0].To("r2").Emit("m", k) }, func(i int) bool { return i != 0 && in(i, "r2") }},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	want := make([][]int, clients)
+	var release func()
+	const emits = 3000
+	emit := func(tg target, k int) {
+		t.Helper()
+		if err := tg.emit(k); err != nil {
+			t.Fatal(err)
+		}
+		for i := range clients {
+			if tg.gets(i) {
+				want[i] = append(want[i], k)
+			}
+		}
+	}
+	for k := 0; k < emits; {
+		switch {
+		case release == nil && rng.IntN(100) == 0:
+			release, _ = holdLoops(t, srv)
+		case release != nil && rng.IntN(50) == 0:
+			release()
+			release = nil
+		}
+		// Runs of one target, as a burst makes them.
+		tg := targets[rng.IntN(len(targets))]
+		for n := 1 + rng.IntN(8); n > 0 && k < emits; n-- {
+			emit(tg, k)
+			k++
+		}
+	}
+	if release != nil {
+		release()
+	}
+	for i, cl := range cls {
+		for j, w := range want[i] {
+			if got := cl.read(); got != fmt.Sprintf(`42["m",%d]`, w) {
+				t.Fatalf("socket %d, message %d of %d: got %q, want emit %d", i, j, len(want[i]), got, w)
+			}
 		}
 	}
 }
