@@ -171,19 +171,15 @@ func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	t.msgs = msgs
 	t.refs.Store(1) // the poster's, until it has posted to every loop
 	t.b.nsp.srv.stats.broadcasts.Add(1)
-	loops := t.b.nsp.srv.eng.Loops()
 	mask := t.b.loopMask()
-	var buf [maxJoinLoops]*engine.Loop
+	var buf [maxCountedLoops]*engine.Loop // on the stack: no allocation up to 64 loops
 	targets := buf[:0]
-	n := 0
-	for _, l := range loops {
+	for _, l := range t.b.nsp.srv.eng.Loops() {
 		if t.b.visits(l, mask) {
-			if n < len(buf) {
-				targets = append(targets, l)
-			}
-			n++
+			targets = append(targets, l)
 		}
 	}
+	n := len(targets)
 	if n == 1 {
 		// One loop: the references pass to it as they are, and the task
 		// may join the one queued before it there (JoinTo).
@@ -193,7 +189,7 @@ func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 		}
 		return
 	}
-	if n > 1 && n <= len(buf) && len(msgs) == 1 {
+	if n > 1 && n <= maxJoinLoops && len(msgs) == 1 {
 		t.holders, t.joinable = int32(n), true
 		if engine.PostOrJoinAll(targets, t) {
 			t.release()
@@ -202,10 +198,7 @@ func (t *deliverTask) deliver(msgs []*engine.Prepared) {
 	}
 	// One task for every loop that may have recipients: a closure per loop
 	// would be an allocation each, per broadcast.
-	for _, l := range loops {
-		if !t.b.visits(l, mask) {
-			continue
-		}
+	for _, l := range targets {
 		for _, p := range t.msgs {
 			p.Retain()
 		}

@@ -284,7 +284,7 @@ func (l *Loop) post(o op) {
 // postLocked queues o and unlocks l.mu, which the caller holds.
 func (l *Loop) postLocked(o op) {
 	l.inbox = append(l.inbox, o)
-	n := len(l.inbox) + l.joined
+	n := l.queued()
 	wake := !l.inCallback && !l.wakeScheduled && l.el != nil
 	if wake {
 		l.wakeScheduled = true
@@ -373,8 +373,7 @@ func PostOrJoinAll(loops []*Loop, t Joiner) bool {
 	}
 	var full []*Loop
 	for _, l := range loops {
-		l.joined++
-		if len(l.inbox)+l.joined >= inboxHigh {
+		if l.addJoined() {
 			full = append(full, l)
 		}
 		l.mu.Unlock()
@@ -385,12 +384,22 @@ func PostOrJoinAll(loops []*Loop, t Joiner) bool {
 	return true
 }
 
+// queued is the number of messages in the queue, joined ones included
+// (pace). Under l.mu.
+func (l *Loop) queued() int { return len(l.inbox) + l.joined }
+
+// addJoined counts a message joined to the queue's last and reports
+// whether the queue has reached the pacing mark. Under l.mu.
+func (l *Loop) addJoined() bool {
+	l.joined++
+	return l.queued() >= inboxHigh
+}
+
 // joinedLocked counts a message joined to the queue's last and unlocks
 // l.mu, which the caller holds; past the mark, the poster waits as post's
 // do.
 func (l *Loop) joinedLocked() {
-	l.joined++
-	full := len(l.inbox)+l.joined >= inboxHigh
+	full := l.addJoined()
 	l.mu.Unlock()
 	if full {
 		l.pace()
@@ -439,7 +448,7 @@ func (l *Loop) pace() {
 	defer t.Stop()
 	for {
 		l.mu.Lock()
-		if len(l.inbox)+l.joined < inboxHigh {
+		if l.queued() < inboxHigh {
 			l.mu.Unlock()
 			return
 		}

@@ -195,6 +195,18 @@ func (p *Prepared) grow(n int) {
 	preparedPool.Put(c)
 }
 
+// eachPacket calls fn with the packet of each frame p holds, in order.
+func (p *Prepared) eachPacket(fn func(pkt []byte)) {
+	for f := p.b[p.start:]; ; {
+		rest, pkt, ok := splitFrame(f)
+		if !ok {
+			return
+		}
+		fn(pkt)
+		f = rest
+	}
+}
+
 // splitFrame splits f, a run of the unmasked frames Seal writes, into its
 // first frame's payload and the frames after it; ok is false when f is
 // too short to hold a frame (never for a Prepared's own bytes).
@@ -257,17 +269,15 @@ func (p *Prepared) Release() {
 // a binary message as "b" + base64 (PROTOCOL.md §2).
 func (p *Prepared) appendPolling(dst []byte) []byte {
 	if p.msgs > 1 {
-		for f, i := p.b[p.start:], 0; ; i++ {
-			rest, payload, ok := splitFrame(f)
-			if !ok {
-				return dst
-			}
-			if i > 0 {
+		first := true
+		p.eachPacket(func(pkt []byte) {
+			if !first {
 				dst = append(dst, codec.RecordSeparator)
 			}
-			dst = append(dst, payload...)
-			f = rest
-		}
+			first = false
+			dst = append(dst, pkt...)
+		})
+		return dst
 	}
 	if !p.binary {
 		return append(dst, p.Packet()...)
@@ -279,17 +289,9 @@ func (p *Prepared) appendPolling(dst []byte) []byte {
 // pollingLen is the length of appendPolling's output.
 func (p *Prepared) pollingLen() int {
 	if p.msgs > 1 {
-		// The frames' payloads and a separator between two: the bytes
-		// less the headers, plus msgs-1.
-		n := int(p.msgs) - 1
-		for f := p.b[p.start:]; ; {
-			rest, payload, ok := splitFrame(f)
-			if !ok {
-				return n
-			}
-			n += len(payload)
-			f = rest
-		}
+		n := int(p.msgs) - 1 // a separator between two packets
+		p.eachPacket(func(pkt []byte) { n += len(pkt) })
+		return n
 	}
 	if !p.binary {
 		return len(p.Packet())
